@@ -1,0 +1,516 @@
+//! The command line (clap), and its translation into a checked [`RunConfig`].
+//! Flags are named like `vllm bench serve`'s where one exists.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::engine::{self, EngineOptions, SamplingParams};
+use crate::error::{usage, Error};
+use crate::metrics::Slos;
+use crate::report::LatencyMetric;
+use crate::schedule::RequestRate;
+use crate::workload::random::RandomSpec;
+use crate::workload::shared_prefix::SharedPrefixSpec;
+use crate::workload::WorkloadSpec;
+
+/// Vocabulary assumed for random token ids when neither the flag nor the model says.
+const DEFAULT_VOCAB_SIZE: u32 = 32_000;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "enginebench",
+    version,
+    about = "Measures LLM inference engines in-process"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Benchmark one engine over one or more concurrency levels.
+    Run(Box<RunArgs>),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DatasetName {
+    Random,
+    Prompts,
+    Sharegpt,
+    SharedPrefix,
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Engine to drive.
+    #[arg(long, default_value = "sim")]
+    pub engine: String,
+    /// Model folder (or name, for engines that resolve names).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Tensor-parallel size, passed through to the engine.
+    #[arg(long, default_value_t = 1)]
+    pub tp: u32,
+    /// Engine setting, repeatable: --engine-arg max_batch_size=64.
+    #[arg(long = "engine-arg", value_name = "KEY=VALUE")]
+    pub engine_args: Vec<String>,
+
+    /// Measured requests per concurrency level.
+    #[arg(long, default_value_t = 1000)]
+    pub num_prompts: usize,
+    /// Requests run once before the first level and left out of the results.
+    #[arg(long, default_value_t = 0)]
+    pub num_warmups: usize,
+    #[arg(long, value_enum, default_value_t = DatasetName::Random)]
+    pub dataset_name: DatasetName,
+    /// Prompts file (JSONL) or ShareGPT JSON.
+    #[arg(long)]
+    pub dataset_path: Option<PathBuf>,
+    /// tokenizer.json, or a model folder holding one, for text prompts.
+    #[arg(long)]
+    pub tokenizer: Option<PathBuf>,
+    #[arg(long, default_value_t = 1024)]
+    pub random_input_len: u32,
+    #[arg(long, default_value_t = 128)]
+    pub random_output_len: u32,
+    /// Lengths are drawn from [len * (1 - r), len * (1 + r)]; r in [0, 1).
+    #[arg(long, default_value_t = 0.0)]
+    pub random_range_ratio: f64,
+    /// Tokens shared by every random prompt.
+    #[arg(long, default_value_t = 0)]
+    pub random_prefix_len: u32,
+    /// Token ids for random prompts, LO:HI (HI excluded); default: the model's vocabulary.
+    #[arg(long, value_name = "LO:HI")]
+    pub random_vocab_range: Option<String>,
+    /// Output budget for ShareGPT requests instead of the completion's length.
+    #[arg(long)]
+    pub sharegpt_output_len: Option<u32>,
+    /// Default output budget for prompts-file lines without "output_len".
+    #[arg(long, default_value_t = 128)]
+    pub prompts_output_len: u32,
+    #[arg(long, default_value_t = 8)]
+    pub shared_prefix_num_users: u32,
+    #[arg(long, default_value_t = 2000)]
+    pub shared_prefix_context_len: u32,
+    #[arg(long, default_value_t = 50)]
+    pub shared_prefix_question_len: u32,
+    #[arg(long, default_value_t = 100)]
+    pub shared_prefix_output_len: u32,
+
+    /// Requests per second (N, N/s, N/min) or inf for all at once.
+    #[arg(long, default_value = "inf")]
+    pub request_rate: String,
+    /// Gamma shape of the gaps between arrivals: 1 is Poisson, below 1 burstier.
+    #[arg(long, default_value_t = 1.0)]
+    pub burstiness: f64,
+    /// Most requests in flight; a list sweeps: 16,64,128.
+    #[arg(long, value_name = "N[,N...]", allow_hyphen_values = true)]
+    pub max_concurrency: Option<String>,
+
+    #[arg(long)]
+    pub ignore_eos: bool,
+    #[arg(long, default_value_t = 0.0)]
+    pub temperature: f32,
+    #[arg(long, default_value_t = 1.0)]
+    pub top_p: f32,
+    #[arg(long)]
+    pub top_k: Option<u32>,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+
+    /// Metrics whose percentiles are printed: ttft,tpot,itl,e2el.
+    #[arg(long, default_value = "ttft,tpot,itl,e2el")]
+    pub percentile_metrics: String,
+    /// Percentiles printed per metric (p50, p90, p95, p99 are always saved).
+    #[arg(long, default_value = "99")]
+    pub metric_percentiles: String,
+    /// Service-level objectives in ms for goodput: ttft:500 tpot:50 e2el:2000.
+    #[arg(long, num_args = 1.., value_name = "KEY:MS")]
+    pub goodput: Vec<String>,
+
+    /// Write one result JSON per level.
+    #[arg(long)]
+    pub save_result: bool,
+    /// Write every request's timestamps as JSONL, as each request completes.
+    #[arg(long)]
+    pub save_detailed: bool,
+    #[arg(long, default_value = "results")]
+    pub result_dir: PathBuf,
+    /// Result file name; with several levels, "-concurrencyN" goes before the extension.
+    #[arg(long)]
+    pub result_filename: Option<String>,
+}
+
+/// Parses the command line. Help and version exit 0; errors print one line and exit 2.
+pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, ExitCode> {
+    match Cli::try_parse_from(args) {
+        Ok(cli) => Ok(cli.command),
+        Err(e) if !e.use_stderr() => {
+            let _ = e.print();
+            Err(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            let rendered = e.render().to_string();
+            let first = rendered.lines().next().unwrap_or("error: bad arguments");
+            eprintln!("{first} (see --help)");
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
+/// Where results go.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutputOptions {
+    pub save_result: bool,
+    pub save_detailed: bool,
+    pub result_dir: PathBuf,
+    pub result_filename: Option<String>,
+}
+
+/// A run, every flag checked.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunConfig {
+    pub engine: String,
+    pub engine_options: EngineOptions,
+    pub workload: WorkloadSpec,
+    pub num_prompts: usize,
+    pub num_warmups: usize,
+    pub seed: u64,
+    pub rate: RequestRate,
+    pub burstiness: f64,
+    /// One entry per level; `[None]` when no concurrency was given.
+    pub concurrency_levels: Vec<Option<usize>>,
+    pub ignore_eos: bool,
+    pub sampling: SamplingParams,
+    pub percentile_metrics: Vec<LatencyMetric>,
+    pub metric_percentiles: Vec<f64>,
+    pub slos: Slos,
+    pub output: OutputOptions,
+}
+
+impl RunConfig {
+    /// The model name written in results: the model folder's name, or the engine's.
+    pub fn model_id(&self) -> String {
+        let model = self.engine_options.model.as_deref();
+        model
+            .and_then(Path::file_name)
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| self.engine.clone())
+    }
+}
+
+impl RunArgs {
+    pub fn into_config(self) -> Result<RunConfig, Error> {
+        engine::check_name(&self.engine)?;
+        check(self.tp >= 1, "--tp must be at least 1")?;
+        check(self.num_prompts >= 1, "--num-prompts must be at least 1")?;
+        check(
+            self.burstiness.is_finite() && self.burstiness > 0.0,
+            "--burstiness must be a positive number",
+        )?;
+        check(
+            (0.0..=2.0).contains(&self.temperature)
+                && (0.0..=1.0).contains(&self.top_p)
+                && self.top_p > 0.0,
+            "--temperature must be in [0, 2] and --top-p in (0, 1]",
+        )?;
+        Ok(RunConfig {
+            workload: self.workload_spec()?,
+            engine_options: EngineOptions {
+                model: self.model.clone(),
+                tensor_parallel_size: self.tp,
+                args: self
+                    .engine_args
+                    .iter()
+                    .map(|a| parse_engine_arg(a))
+                    .collect::<Result<_, _>>()?,
+            },
+            rate: parse_rate(&self.request_rate)?,
+            concurrency_levels: match &self.max_concurrency {
+                Some(list) => parse_concurrency(list)?.into_iter().map(Some).collect(),
+                None => vec![None],
+            },
+            percentile_metrics: parse_list(
+                &self.percentile_metrics,
+                "--percentile-metrics",
+                |m| {
+                    LatencyMetric::parse(m)
+                        .ok_or_else(|| format!("unknown metric '{m}' (use ttft, tpot, itl, e2el)"))
+                },
+            )?,
+            metric_percentiles: parse_list(
+                &self.metric_percentiles,
+                "--metric-percentiles",
+                parse_percentile,
+            )?,
+            slos: parse_goodput(&self.goodput)?,
+            sampling: SamplingParams {
+                temperature: self.temperature,
+                top_p: self.top_p,
+                top_k: self.top_k,
+                seed: Some(self.seed),
+            },
+            output: OutputOptions {
+                save_result: self.save_result,
+                save_detailed: self.save_detailed,
+                result_dir: self.result_dir,
+                result_filename: self.result_filename,
+            },
+            engine: self.engine,
+            num_prompts: self.num_prompts,
+            num_warmups: self.num_warmups,
+            seed: self.seed,
+            burstiness: self.burstiness,
+            ignore_eos: self.ignore_eos,
+        })
+    }
+
+    fn workload_spec(&self) -> Result<WorkloadSpec, Error> {
+        let (vocab_lo, vocab_hi) = self.vocab_range()?;
+        let dataset_path = || {
+            let path = self.dataset_path.clone().ok_or_else(|| {
+                usage(
+                    format!(
+                        "--dataset-name {:?} needs --dataset-path",
+                        self.dataset_name
+                    )
+                    .to_lowercase(),
+                )
+            })?;
+            check(
+                path.is_file(),
+                &format!("dataset file not found: {}", path.display()),
+            )?;
+            Ok::<_, Error>(path)
+        };
+        Ok(match self.dataset_name {
+            DatasetName::Random => {
+                check(self.random_input_len >= 1, "--random-input-len must be at least 1")?;
+                check(self.random_output_len >= 1, "--random-output-len must be at least 1")?;
+                check(
+                    (0.0..1.0).contains(&self.random_range_ratio),
+                    "--random-range-ratio must be in [0, 1)",
+                )?;
+                WorkloadSpec::Random(RandomSpec {
+                    input_len: self.random_input_len,
+                    output_len: self.random_output_len,
+                    range_ratio: self.random_range_ratio,
+                    vocab_lo,
+                    vocab_hi,
+                    prefix_len: self.random_prefix_len,
+                })
+            }
+            DatasetName::Prompts => {
+                check(self.prompts_output_len >= 1, "--prompts-output-len must be at least 1")?;
+                WorkloadSpec::PromptsFile {
+                    path: dataset_path()?,
+                    tokenizer: self.tokenizer_path(),
+                    default_output_len: self.prompts_output_len,
+                }
+            }
+            DatasetName::Sharegpt => WorkloadSpec::ShareGpt {
+                path: dataset_path()?,
+                tokenizer: self
+                    .tokenizer_path()
+                    .ok_or_else(|| usage("--dataset-name sharegpt needs --tokenizer (or a --model folder with tokenizer.json)"))?,
+                output_len: self.sharegpt_output_len.filter(|&n| n > 0),
+            },
+            DatasetName::SharedPrefix => {
+                let spec = SharedPrefixSpec {
+                    num_users: self.shared_prefix_num_users,
+                    context_len: self.shared_prefix_context_len,
+                    question_len: self.shared_prefix_question_len,
+                    output_len: self.shared_prefix_output_len,
+                    vocab_lo,
+                    vocab_hi,
+                };
+                check(
+                    spec.num_users >= 1 && spec.question_len >= 1 && spec.output_len >= 1,
+                    "--shared-prefix-num-users, -question-len and -output-len must be at least 1",
+                )?;
+                WorkloadSpec::SharedPrefix(spec)
+            }
+        })
+    }
+
+    /// `--tokenizer`, else the model folder when it holds a tokenizer.json.
+    fn tokenizer_path(&self) -> Option<PathBuf> {
+        let from_model = self
+            .model
+            .as_ref()
+            .filter(|m| m.join("tokenizer.json").is_file());
+        self.tokenizer.clone().or_else(|| from_model.cloned())
+    }
+
+    /// `--random-vocab-range`, else `0:vocab_size` of the model's config.json.
+    fn vocab_range(&self) -> Result<(u32, u32), Error> {
+        let Some(range) = &self.random_vocab_range else {
+            let model_vocab = self.model.as_deref().and_then(model_vocab_size);
+            return Ok((0, model_vocab.unwrap_or(DEFAULT_VOCAB_SIZE)));
+        };
+        let bad = || {
+            usage(format!(
+                "--random-vocab-range '{range}': expected LO:HI with LO < HI"
+            ))
+        };
+        let (lo, hi) = range.split_once(':').ok_or_else(bad)?;
+        let lo: u32 = lo.trim().parse().map_err(|_| bad())?;
+        let hi: u32 = hi.trim().parse().map_err(|_| bad())?;
+        check(lo < hi, &bad().to_string())?;
+        Ok((lo, hi))
+    }
+}
+
+/// `vocab_size` from a model folder's config.json, when there is one.
+fn model_vocab_size(model: &Path) -> Option<u32> {
+    let text = std::fs::read_to_string(model.join("config.json")).ok()?;
+    let config: serde_json::Value = serde_json::from_str(&text).ok()?;
+    config.get("vocab_size")?.as_u64().map(|v| v as u32)
+}
+
+fn check(ok: bool, message: &str) -> Result<(), Error> {
+    if ok {
+        Ok(())
+    } else {
+        Err(usage(message))
+    }
+}
+
+/// `10`, `10/s`, `600/min` or `inf`.
+pub fn parse_rate(text: &str) -> Result<RequestRate, Error> {
+    let text = text.trim();
+    if text.eq_ignore_ascii_case("inf") {
+        return Ok(RequestRate::Infinite);
+    }
+    let (number, per_seconds) = match text.split_once('/') {
+        None => (text, 1.0),
+        Some((n, "s")) => (n, 1.0),
+        Some((n, "min")) => (n, 60.0),
+        Some((_, unit)) => {
+            return Err(usage(format!(
+                "--request-rate '{text}': unknown unit '{unit}' (use N, N/s, N/min or inf)"
+            )))
+        }
+    };
+    match number.trim().parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate > 0.0 => {
+            Ok(RequestRate::PerSecond(rate / per_seconds))
+        }
+        _ => Err(usage(format!(
+            "--request-rate '{text}': expected a positive number of requests per second, or inf"
+        ))),
+    }
+}
+
+/// `16,64,128`: each a positive integer.
+pub fn parse_concurrency(text: &str) -> Result<Vec<usize>, Error> {
+    parse_list(text, "--max-concurrency", |item| {
+        match item.parse::<usize>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(format!("'{item}' is not a positive integer")),
+        }
+    })
+}
+
+fn parse_percentile(item: &str) -> Result<f64, String> {
+    match item.parse::<f64>() {
+        Ok(p) if (0.0..=100.0).contains(&p) => Ok(p),
+        _ => Err(format!("'{item}' is not a percentile in [0, 100]")),
+    }
+}
+
+/// A non-empty comma-separated list, each item parsed by `parse_item`.
+fn parse_list<T>(
+    text: &str,
+    flag: &str,
+    parse_item: impl Fn(&str) -> Result<T, String>,
+) -> Result<Vec<T>, Error> {
+    let items: Vec<&str> = text.split(',').map(str::trim).collect();
+    if items.iter().any(|i| i.is_empty()) {
+        return Err(usage(format!("{flag} '{text}': empty item in the list")));
+    }
+    items
+        .into_iter()
+        .map(|item| parse_item(item).map_err(|why| usage(format!("{flag}: {why}"))))
+        .collect()
+}
+
+/// `KEY=VALUE`.
+fn parse_engine_arg(text: &str) -> Result<(String, String), Error> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.trim().is_empty() => {
+            Ok((key.trim().into(), value.trim().into()))
+        }
+        _ => Err(usage(format!("--engine-arg '{text}': expected KEY=VALUE"))),
+    }
+}
+
+/// `ttft:500 tpot:50 e2el:2000`, in milliseconds.
+pub fn parse_goodput(items: &[String]) -> Result<Slos, Error> {
+    let mut slos = Slos::default();
+    for item in items {
+        let bad = |why: &str| usage(format!("--goodput '{item}': {why}"));
+        let (key, value) = item
+            .split_once(':')
+            .ok_or_else(|| bad("expected KEY:MS, e.g. ttft:500"))?;
+        let ms: f64 = value
+            .trim()
+            .parse()
+            .ok()
+            .filter(|v: &f64| v.is_finite() && *v > 0.0)
+            .ok_or_else(|| bad("the objective must be a positive number of milliseconds"))?;
+        let slot = match key.trim() {
+            "ttft" => &mut slos.ttft_ms,
+            "tpot" => &mut slos.tpot_ms,
+            "e2el" => &mut slos.e2el_ms,
+            _ => return Err(bad("unknown metric (use ttft, tpot or e2el)")),
+        };
+        if slot.replace(ms).is_some() {
+            return Err(bad("metric given twice"));
+        }
+    }
+    Ok(slos)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_with_units() {
+        assert_eq!(parse_rate("inf").unwrap(), RequestRate::Infinite);
+        assert_eq!(parse_rate("4").unwrap(), RequestRate::PerSecond(4.0));
+        assert_eq!(parse_rate("4/s").unwrap(), RequestRate::PerSecond(4.0));
+        assert_eq!(parse_rate("120/min").unwrap(), RequestRate::PerSecond(2.0));
+        assert!(parse_rate("4/h")
+            .unwrap_err()
+            .to_string()
+            .contains("unknown unit 'h'"));
+        assert!(parse_rate("0").is_err());
+        assert!(parse_rate("-3").is_err());
+    }
+
+    #[test]
+    fn concurrency_lists() {
+        assert_eq!(parse_concurrency("16,64, 128").unwrap(), vec![16, 64, 128]);
+        assert!(parse_concurrency("16,0").is_err());
+        assert!(parse_concurrency("16,,64").is_err());
+        assert!(parse_concurrency("-1").is_err());
+    }
+
+    #[test]
+    fn goodput_specs() {
+        let slos = parse_goodput(&["ttft:500".into(), "tpot:50".into()]).unwrap();
+        assert_eq!(
+            (slos.ttft_ms, slos.tpot_ms, slos.e2el_ms),
+            (Some(500.0), Some(50.0), None)
+        );
+        assert!(parse_goodput(&["ttft=500".into()]).is_err());
+        assert!(parse_goodput(&["itl:5".into()]).is_err());
+        assert!(parse_goodput(&["ttft:5".into(), "ttft:6".into()]).is_err());
+    }
+}

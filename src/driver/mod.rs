@@ -1,0 +1,304 @@
+//! The driver: the only code that reads the clock for metrics.
+//!
+//! It submits each request when the schedule allows, polls the engine, and
+//! stamps every delivery with one monotonic clock read per poll. Latency counts
+//! from the scheduled time (MLPerf LoadGen's rule), so a driver or engine that
+//! falls behind shows up in the latencies instead of hiding (coordinated
+//! omission); `submitted - scheduled` is reported as client queue delay.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::engine::{Engine, EngineError, EngineRequest, Event, RequestId, SamplingParams};
+use crate::records::{Delivery, Outcome, RecordSink, RequestRecord};
+use crate::schedule::Schedule;
+use crate::workload::WorkItem;
+
+/// Longest single wait inside the engine, so an interrupt is seen promptly.
+const MAX_POLL: Duration = Duration::from_millis(50);
+
+/// Monotonic nanoseconds since the start of a run.
+#[derive(Clone, Copy, Debug)]
+pub struct Clock {
+    origin: Instant,
+}
+
+impl Clock {
+    pub fn start() -> Self {
+        Self {
+            origin: Instant::now(),
+        }
+    }
+
+    #[inline]
+    pub fn now_ns(&self) -> u64 {
+        self.origin.elapsed().as_nanos() as u64
+    }
+
+    /// The wall-clock moment of `t0`, for the result file's date.
+    pub fn origin(&self) -> Instant {
+        self.origin
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct DriveOptions {
+    pub ignore_eos: bool,
+    pub sampling: SamplingParams,
+    /// Engine-side ids are `id_base + index`, so ids stay unique across the
+    /// levels and warm-ups that share one engine.
+    pub id_base: RequestId,
+}
+
+/// Everything one run measured.
+#[derive(Debug)]
+pub struct RunOutcome {
+    pub records: Vec<RequestRecord>,
+    pub clock: Clock,
+    /// Stopped by Ctrl-C before every request finished.
+    pub interrupted: bool,
+    /// The engine failed for the whole run; records up to then are kept.
+    pub fatal_error: Option<String>,
+    /// The first error writing detailed records; the run went on without them.
+    pub sink_error: Option<String>,
+}
+
+/// Runs `items` against `engine` on `schedule` until all are done, the engine
+/// fails, or `stop` is set.
+pub fn drive(
+    engine: &mut dyn Engine,
+    items: &[WorkItem],
+    schedule: &Schedule,
+    options: &DriveOptions,
+    sink: &mut dyn RecordSink,
+    stop: &AtomicBool,
+) -> RunOutcome {
+    let mut run = Run::new(items, schedule, options, sink);
+    let result = run.drive(engine, stop);
+    let interrupted = matches!(result, Ok(false));
+    let fatal_error = result.err();
+    if interrupted || fatal_error.is_some() {
+        run.cancel_in_flight(engine);
+    }
+    RunOutcome {
+        records: run.records,
+        clock: run.clock,
+        interrupted,
+        fatal_error,
+        sink_error: run.sink_error,
+    }
+}
+
+struct Run<'a> {
+    items: &'a [WorkItem],
+    schedule: &'a Schedule,
+    options: &'a DriveOptions,
+    sink: &'a mut dyn RecordSink,
+    sink_error: Option<String>,
+    clock: Clock,
+    records: Vec<RequestRecord>,
+    arrivals_ns: Vec<u64>,
+    /// Next request to submit; requests go in workload order.
+    next: usize,
+    in_flight: usize,
+    done: usize,
+    /// Closed loop: when each free slot became free (the first ones at t0).
+    free_since: VecDeque<u64>,
+}
+
+impl<'a> Run<'a> {
+    fn new(
+        items: &'a [WorkItem],
+        schedule: &'a Schedule,
+        options: &'a DriveOptions,
+        sink: &'a mut dyn RecordSink,
+    ) -> Self {
+        let records = items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| RequestRecord::new(i as u64, item.input_len(), item.max_output_tokens))
+            .collect();
+        let slots = schedule
+            .max_concurrency
+            .unwrap_or(items.len())
+            .min(items.len());
+        Self {
+            items,
+            schedule,
+            options,
+            sink,
+            sink_error: None,
+            clock: Clock::start(),
+            records,
+            arrivals_ns: schedule
+                .arrivals
+                .iter()
+                .map(|a| a.as_nanos() as u64)
+                .collect(),
+            next: 0,
+            in_flight: 0,
+            done: 0,
+            free_since: VecDeque::from(vec![0; slots]),
+        }
+    }
+
+    /// `Ok(true)` when every request is done, `Ok(false)` when interrupted,
+    /// `Err` with the engine's message when it failed for the whole run.
+    fn drive(&mut self, engine: &mut dyn Engine, stop: &AtomicBool) -> Result<bool, String> {
+        let mut events = Vec::new();
+        while self.done < self.items.len() {
+            if stop.load(Ordering::Relaxed) {
+                return Ok(false);
+            }
+            self.submit_due(engine)?;
+            if self.done == self.items.len() {
+                break;
+            }
+            let timeout = self.time_to_next_arrival().min(MAX_POLL);
+            if self.in_flight == 0 {
+                std::thread::sleep(timeout); // nothing to poll until the next arrival
+                continue;
+            }
+            events.clear();
+            engine.poll(timeout, &mut events).map_err(fatal_message)?;
+            let t_ns = self.clock.now_ns();
+            for event in events.drain(..) {
+                self.apply(event, t_ns);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Submits every request whose time has come and for which a slot is free.
+    fn submit_due(&mut self, engine: &mut dyn Engine) -> Result<(), String> {
+        let cap = self.schedule.max_concurrency.unwrap_or(usize::MAX);
+        while self.next < self.items.len() && self.in_flight < cap {
+            let arrival = self.arrivals_ns[self.next];
+            if arrival > self.clock.now_ns() {
+                break;
+            }
+            let index = self.next;
+            self.next += 1;
+            let freed = self.free_since.pop_front().unwrap_or(0);
+            let scheduled = if self.schedule.closed_loop {
+                arrival.max(freed)
+            } else {
+                arrival
+            };
+            let submitted = self.clock.now_ns();
+            let record = &mut self.records[index];
+            record.scheduled_ns = scheduled;
+            record.submitted_ns = Some(submitted);
+            match engine.submit(self.request(index)) {
+                Ok(()) => self.in_flight += 1,
+                Err(EngineError::Rejected(reason)) => {
+                    self.in_flight += 1; // balanced by close()
+                    self.close(index, submitted, Outcome::Failed, Some(reason));
+                }
+                Err(EngineError::Fatal(message)) => {
+                    self.in_flight += 1;
+                    return Err(message);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn request(&self, index: usize) -> EngineRequest {
+        let item = &self.items[index];
+        EngineRequest {
+            id: self.options.id_base + index as RequestId,
+            prompt_token_ids: item.prompt_token_ids.clone(),
+            max_output_tokens: item.max_output_tokens,
+            ignore_eos: self.options.ignore_eos,
+            sampling: self.options.sampling.clone(),
+        }
+    }
+
+    fn time_to_next_arrival(&self) -> Duration {
+        let cap = self.schedule.max_concurrency.unwrap_or(usize::MAX);
+        if self.next >= self.items.len() || self.in_flight >= cap {
+            return MAX_POLL;
+        }
+        let wait = self.arrivals_ns[self.next].saturating_sub(self.clock.now_ns());
+        Duration::from_nanos(wait)
+    }
+
+    /// Records one event at `t_ns`. Events for unknown or finished requests
+    /// (late arrivals after a cancel) are ignored.
+    #[inline]
+    fn apply(&mut self, event: Event, t_ns: u64) {
+        let (id, finish) = match event {
+            Event::Tokens {
+                id,
+                tokens,
+                finished,
+            } => {
+                let Some(record) = self.live_record(id) else {
+                    return;
+                };
+                record.deliveries.push(Delivery { t_ns, tokens });
+                (id, finished.then_some((Outcome::Completed, None)))
+            }
+            Event::Failed { id, reason } => (id, Some((Outcome::Failed, Some(reason)))),
+            Event::EngineStats { id, stats } => {
+                if let Some(record) = self.record_mut(id) {
+                    record.engine_stats = Some(stats);
+                }
+                return;
+            }
+        };
+        if let Some((outcome, error)) = finish {
+            if self.live_record(id).is_some() {
+                let index = (id - self.options.id_base) as usize;
+                self.close(index, t_ns, outcome, error);
+            }
+        }
+    }
+
+    fn record_mut(&mut self, id: RequestId) -> Option<&mut RequestRecord> {
+        let index = id.checked_sub(self.options.id_base)? as usize;
+        self.records.get_mut(index)
+    }
+
+    /// The record of a submitted request that has not finished.
+    fn live_record(&mut self, id: RequestId) -> Option<&mut RequestRecord> {
+        self.record_mut(id)
+            .filter(|r| r.submitted_ns.is_some() && !r.is_done())
+    }
+
+    /// Ends one in-flight request, frees its slot and writes its record out.
+    fn close(&mut self, index: usize, t_ns: u64, outcome: Outcome, error: Option<String>) {
+        let record = &mut self.records[index];
+        record.finish(t_ns, outcome, error);
+        self.in_flight -= 1;
+        self.done += 1;
+        self.free_since.push_back(t_ns);
+        if self.sink_error.is_none() {
+            if let Err(e) = self.sink.record(&self.records[index]) {
+                self.sink_error = Some(e.to_string());
+            }
+        }
+    }
+
+    /// After an interrupt or a fatal error: cancels what is in flight and keeps
+    /// its partial record, marked cancelled.
+    fn cancel_in_flight(&mut self, engine: &mut dyn Engine) {
+        let t_ns = self.clock.now_ns();
+        for index in 0..self.next {
+            if self.records[index].is_done() {
+                continue;
+            }
+            // Best effort: the run is over whatever the engine answers.
+            let _ = engine.cancel(self.options.id_base + index as RequestId);
+            self.close(index, t_ns, Outcome::Cancelled, None);
+        }
+    }
+}
+
+fn fatal_message(error: EngineError) -> String {
+    match error {
+        EngineError::Fatal(message) | EngineError::Rejected(message) => message,
+    }
+}

@@ -1,0 +1,162 @@
+//! The engine interface: one poll-style trait that every backend implements.
+//!
+//! Poll-style fits every engine without contortions: vLLM is `add_request` +
+//! `step()`, TensorRT-LLM's executor is `enqueueRequest` + `awaitResponses(timeout)`,
+//! transformers' continuous batching is `add_request` + `get_result(timeout)`,
+//! and an HTTP token stream is drained from a channel.
+//!
+//! Engines never read the clock for metrics: the driver timestamps every
+//! [`Event`] when `poll` hands it over. Engine-side timestamps, where an engine
+//! has them, travel as [`Event::EngineStats`] and are kept beside ours.
+
+pub mod sim;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+
+/// Dense request index, `0..n` within one run (warm-up requests use their own range).
+pub type RequestId = u64;
+
+/// Sampling settings passed through to the engine. Benchmarks default to greedy.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SamplingParams {
+    pub temperature: f32,
+    pub top_p: f32,
+    /// `None` leaves top-k off.
+    pub top_k: Option<u32>,
+    pub seed: Option<u64>,
+}
+
+impl Default for SamplingParams {
+    fn default() -> Self {
+        Self {
+            temperature: 0.0,
+            top_p: 1.0,
+            top_k: None,
+            seed: None,
+        }
+    }
+}
+
+/// One request as the engine receives it: token ids in, a token budget out.
+#[derive(Clone, Debug)]
+pub struct EngineRequest {
+    pub id: RequestId,
+    pub prompt_token_ids: Arc<[u32]>,
+    pub max_output_tokens: u32,
+    /// Keep generating past end-of-sequence so output lengths match the workload.
+    pub ignore_eos: bool,
+    pub sampling: SamplingParams,
+}
+
+/// What an engine hands over from one `poll`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    /// `tokens` new output tokens for request `id`; `finished` on its last delivery.
+    Tokens {
+        id: RequestId,
+        tokens: u32,
+        finished: bool,
+    },
+    /// The engine gave up on one request; the run goes on.
+    Failed { id: RequestId, reason: String },
+    /// The engine's own per-request timing or counters, kept in the detailed records.
+    EngineStats {
+        id: RequestId,
+        stats: serde_json::Value,
+    },
+}
+
+/// Engine failures are values. `Rejected` concerns one request, `Fatal` the run.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum EngineError {
+    #[error("request rejected by the engine: {0}")]
+    Rejected(String),
+    #[error("engine failed: {0}")]
+    Fatal(String),
+}
+
+/// How an engine describes itself in every result file.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct EngineInfo {
+    pub name: String,
+    pub version: String,
+    /// True for the simulated engine: its figures are a model, not a measurement.
+    pub simulated: bool,
+    pub model: Option<String>,
+    pub tensor_parallel_size: u32,
+    /// Longest prompt + output the engine accepts, when it knows.
+    pub max_model_len: Option<u32>,
+    /// Token ids must lie below this, when the engine knows.
+    pub vocab_size: Option<u32>,
+    pub settings: BTreeMap<String, String>,
+}
+
+/// The one interface the driver uses. Calls come from one thread.
+pub trait Engine {
+    fn describe(&self) -> EngineInfo;
+
+    /// Hands one request to the engine. Must not block on generation.
+    fn submit(&mut self, request: EngineRequest) -> Result<(), EngineError>;
+
+    /// Waits at most about `timeout` for progress and appends what arrived to
+    /// `events`. Engines that step synchronously (vLLM) may take one step longer.
+    fn poll(&mut self, timeout: Duration, events: &mut Vec<Event>) -> Result<(), EngineError>;
+
+    /// Stops generating for one request; no further events for it are needed.
+    fn cancel(&mut self, id: RequestId) -> Result<(), EngineError>;
+
+    /// Forgets cached prefixes so that every concurrency level starts cold.
+    fn reset_prefix_cache(&mut self) -> Result<(), EngineError> {
+        Ok(())
+    }
+
+    fn shutdown(&mut self) -> Result<(), EngineError>;
+}
+
+/// What the command line says about the engine to open.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EngineOptions {
+    pub model: Option<PathBuf>,
+    pub tensor_parallel_size: u32,
+    /// `--engine-arg key=value`, in the order given.
+    pub args: Vec<(String, String)>,
+}
+
+/// Errors in how an engine was asked for: unknown name, bad settings.
+#[derive(Debug, thiserror::Error, PartialEq)]
+#[error("{0}")]
+pub struct EngineConfigError(pub String);
+
+/// Engines this build can open, for `--help` and error messages.
+pub fn available() -> Vec<&'static str> {
+    vec![sim::NAME]
+}
+
+/// Fails for a name this build cannot open, listing the ones it can.
+pub fn check_name(name: &str) -> Result<(), EngineConfigError> {
+    if available().contains(&name) {
+        Ok(())
+    } else {
+        Err(unknown_engine(name))
+    }
+}
+
+fn unknown_engine(name: &str) -> EngineConfigError {
+    EngineConfigError(format!(
+        "unknown engine '{name}' (this build has: {})",
+        available().join(", ")
+    ))
+}
+
+/// Opens the engine named on the command line.
+pub fn open(name: &str, options: &EngineOptions) -> Result<Box<dyn Engine>, EngineConfigError> {
+    match name {
+        sim::NAME => Ok(Box::new(sim::SimEngine::from_options(options)?)),
+        other => Err(unknown_engine(other)),
+    }
+}

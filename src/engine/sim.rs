@@ -1,0 +1,428 @@
+//! `sim`: a simulated engine with iteration-level (in-flight) batching that runs
+//! in real time. It is the no-GPU demo and the harness's ground truth; its
+//! figures describe this model, never a real engine.
+//!
+//! The model, one iteration at a time (as vLLM's synchronous `step()`):
+//! - An iteration starts when the driver polls and there is work. It first
+//!   admits waiting requests in arrival order while the batch has room
+//!   (`max_batch_size`) and the KV cache can hold each request's prompt plus its
+//!   whole output budget (reserved up front, so nothing is ever evicted, like
+//!   TensorRT-LLM's GUARANTEED_NO_EVICT policy). A request that does not fit
+//!   blocks those behind it.
+//! - Its cost is `prefill_per_token * (prompt tokens admitted)` plus, when any
+//!   request was already decoding, `step_base + step_per_sequence * decoding`.
+//! - When it ends, every admitted request delivers its first token and every
+//!   decoding request one more token; finished requests free their KV tokens.
+//!
+//! So a lone request of `L` prompt tokens and `n` output tokens has
+//! TTFT = `prefill_per_token * L`, TPOT = `step_base + step_per_sequence` and
+//! E2EL = TTFT + (n - 1) * TPOT, plus the driver's own few microseconds per step.
+//! The sim reads the clock only to pace itself, never for metrics.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use super::{
+    Engine, EngineConfigError, EngineError, EngineInfo, EngineOptions, EngineRequest, Event,
+    RequestId,
+};
+
+pub const NAME: &str = "sim";
+
+/// The simulated engine's parameters (`--engine-arg key=value`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SimConfig {
+    pub max_batch_size: usize,
+    pub kv_capacity_tokens: u64,
+    pub prefill_per_token: Duration,
+    pub step_base: Duration,
+    pub step_per_sequence: Duration,
+    pub max_model_len: u32,
+    pub vocab_size: u32,
+}
+
+impl Default for SimConfig {
+    /// Loosely shaped like an 8B model on one large GPU; see the module docs.
+    fn default() -> Self {
+        Self {
+            max_batch_size: 256,
+            kv_capacity_tokens: 500_000,
+            prefill_per_token: Duration::from_micros(20),
+            step_base: Duration::from_micros(6_000),
+            step_per_sequence: Duration::from_micros(40),
+            max_model_len: 8192,
+            vocab_size: 32_000,
+        }
+    }
+}
+
+impl SimConfig {
+    /// Cost of one iteration that prefills `prefill_tokens` and decodes `decoding` requests.
+    pub fn iteration_cost(&self, prefill_tokens: u64, decoding: usize) -> Duration {
+        let prefill = self.prefill_per_token * prefill_tokens as u32;
+        if decoding == 0 {
+            return prefill;
+        }
+        prefill + self.step_base + self.step_per_sequence * decoding as u32
+    }
+
+    /// Applies `--engine-arg` settings; unknown keys and bad values are errors.
+    pub fn with_args(mut self, args: &[(String, String)]) -> Result<Self, EngineConfigError> {
+        for (key, value) in args {
+            let bad = |what: &str| {
+                EngineConfigError(format!("sim engine arg {key}={value}: expected {what}"))
+            };
+            let micros = || {
+                value
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|v| v.is_finite() && *v >= 0.0)
+                    .map(|v| Duration::from_secs_f64(v / 1e6))
+                    .ok_or_else(|| bad("microseconds >= 0"))
+            };
+            let positive = || {
+                value
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|v| *v > 0)
+                    .ok_or_else(|| bad("a positive integer"))
+            };
+            match key.as_str() {
+                "max_batch_size" => self.max_batch_size = positive()? as usize,
+                "kv_capacity_tokens" => self.kv_capacity_tokens = positive()?,
+                "prefill_us_per_token" => self.prefill_per_token = micros()?,
+                "step_base_us" => self.step_base = micros()?,
+                "step_per_seq_us" => self.step_per_sequence = micros()?,
+                "max_model_len" => self.max_model_len = positive()?.min(u32::MAX as u64) as u32,
+                "vocab_size" => self.vocab_size = positive()?.min(u32::MAX as u64) as u32,
+                _ => return Err(EngineConfigError(format!(
+                    "unknown sim engine arg '{key}' (known: max_batch_size, kv_capacity_tokens, \
+                     prefill_us_per_token, step_base_us, step_per_seq_us, max_model_len, vocab_size)"
+                ))),
+            }
+        }
+        Ok(self)
+    }
+}
+
+#[derive(Debug)]
+struct Sequence {
+    id: RequestId,
+    prompt_tokens: u64,
+    /// Output tokens still to deliver.
+    remaining: u32,
+    /// KV tokens reserved at admission: prompt + whole output budget.
+    reserved: u64,
+}
+
+/// The iteration in progress: who takes part, and when it completes.
+#[derive(Debug)]
+struct Iteration {
+    ends_at: Instant,
+    /// Requests admitted by this iteration (they get their first token).
+    admitted: Vec<RequestId>,
+    /// Requests decoding in this iteration (they get one more token).
+    decoding: Vec<RequestId>,
+}
+
+pub struct SimEngine {
+    config: SimConfig,
+    waiting: VecDeque<Sequence>,
+    running: BTreeMap<RequestId, Sequence>,
+    kv_reserved: u64,
+    iteration: Option<Iteration>,
+    model: Option<String>,
+}
+
+impl SimEngine {
+    pub fn new(config: SimConfig) -> Self {
+        Self {
+            config,
+            waiting: VecDeque::new(),
+            running: BTreeMap::new(),
+            kv_reserved: 0,
+            iteration: None,
+            model: None,
+        }
+    }
+
+    pub fn from_options(options: &EngineOptions) -> Result<Self, EngineConfigError> {
+        if options.tensor_parallel_size > 1 {
+            return Err(EngineConfigError(
+                "the sim engine does not model tensor parallelism: use --tp 1".into(),
+            ));
+        }
+        let config = SimConfig::default().with_args(&options.args)?;
+        let mut engine = Self::new(config);
+        engine.model = options.model.as_ref().map(|m| m.display().to_string());
+        Ok(engine)
+    }
+
+    fn start_iteration(&mut self, now: Instant) {
+        let decoding: Vec<RequestId> = self.running.keys().copied().collect();
+        let mut admitted = Vec::new();
+        let mut prefill_tokens = 0;
+        while let Some(next) = self.waiting.front() {
+            let batch_full = self.running.len() >= self.config.max_batch_size;
+            let kv_full = self.kv_reserved + next.reserved > self.config.kv_capacity_tokens;
+            if batch_full || kv_full {
+                break;
+            }
+            let sequence = self.waiting.pop_front().expect("front exists");
+            prefill_tokens += sequence.prompt_tokens;
+            self.kv_reserved += sequence.reserved;
+            admitted.push(sequence.id);
+            self.running.insert(sequence.id, sequence);
+        }
+        let cost = self.config.iteration_cost(prefill_tokens, decoding.len());
+        self.iteration = Some(Iteration {
+            ends_at: now + cost,
+            admitted,
+            decoding,
+        });
+    }
+
+    fn finish_iteration(&mut self, iteration: Iteration, events: &mut Vec<Event>) {
+        for id in iteration.admitted.iter().chain(&iteration.decoding) {
+            let Some(sequence) = self.running.get_mut(id) else {
+                continue; // cancelled during the iteration
+            };
+            sequence.remaining -= 1;
+            let finished = sequence.remaining == 0;
+            events.push(Event::Tokens {
+                id: *id,
+                tokens: 1,
+                finished,
+            });
+            if finished {
+                self.release(*id);
+            }
+        }
+    }
+
+    fn release(&mut self, id: RequestId) {
+        if let Some(sequence) = self.running.remove(&id) {
+            self.kv_reserved -= sequence.reserved;
+        }
+    }
+}
+
+/// Sleeps until `deadline` with sub-100 µs precision: the OS sleep overshoots by
+/// tens of microseconds, so the last stretch spins.
+fn sleep_until(deadline: Instant) {
+    const SPIN: Duration = Duration::from_micros(200);
+    let now = Instant::now();
+    if deadline > now + SPIN {
+        std::thread::sleep(deadline - now - SPIN);
+    }
+    while Instant::now() < deadline {
+        std::hint::spin_loop();
+    }
+}
+
+impl Engine for SimEngine {
+    fn describe(&self) -> EngineInfo {
+        let c = &self.config;
+        let settings = [
+            ("max_batch_size", c.max_batch_size.to_string()),
+            ("kv_capacity_tokens", c.kv_capacity_tokens.to_string()),
+            ("prefill_us_per_token", micros(c.prefill_per_token)),
+            ("step_base_us", micros(c.step_base)),
+            ("step_per_seq_us", micros(c.step_per_sequence)),
+        ];
+        EngineInfo {
+            name: NAME.into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            simulated: true,
+            model: self.model.clone(),
+            tensor_parallel_size: 1,
+            max_model_len: Some(c.max_model_len),
+            vocab_size: Some(c.vocab_size),
+            settings: settings.map(|(k, v)| (k.to_string(), v)).into(),
+        }
+    }
+
+    fn submit(&mut self, request: EngineRequest) -> Result<(), EngineError> {
+        let prompt_tokens = request.prompt_token_ids.len() as u64;
+        let total = prompt_tokens + u64::from(request.max_output_tokens);
+        if prompt_tokens == 0 || request.max_output_tokens == 0 {
+            return Err(EngineError::Rejected(
+                "empty prompt or zero output tokens".into(),
+            ));
+        }
+        if total > u64::from(self.config.max_model_len) {
+            return Err(EngineError::Rejected(format!(
+                "prompt + output = {total} tokens exceeds max_model_len {}",
+                self.config.max_model_len
+            )));
+        }
+        if total > self.config.kv_capacity_tokens {
+            return Err(EngineError::Rejected(format!(
+                "needs {total} KV tokens, capacity is {}",
+                self.config.kv_capacity_tokens
+            )));
+        }
+        self.waiting.push_back(Sequence {
+            id: request.id,
+            prompt_tokens,
+            remaining: request.max_output_tokens,
+            reserved: total,
+        });
+        Ok(())
+    }
+
+    fn poll(&mut self, timeout: Duration, events: &mut Vec<Event>) -> Result<(), EngineError> {
+        let now = Instant::now();
+        if self.iteration.is_none() {
+            if self.waiting.is_empty() && self.running.is_empty() {
+                std::thread::sleep(timeout); // idle: nothing can happen until a submit
+                return Ok(());
+            }
+            self.start_iteration(now);
+        }
+        let ends_at = self.iteration.as_ref().expect("started above").ends_at;
+        if ends_at > now + timeout {
+            sleep_until(now + timeout);
+            return Ok(());
+        }
+        sleep_until(ends_at);
+        let iteration = self.iteration.take().expect("started above");
+        self.finish_iteration(iteration, events);
+        Ok(())
+    }
+
+    fn cancel(&mut self, id: RequestId) -> Result<(), EngineError> {
+        self.waiting.retain(|s| s.id != id);
+        self.release(id);
+        Ok(())
+    }
+
+    fn shutdown(&mut self) -> Result<(), EngineError> {
+        self.waiting.clear();
+        self.running.clear();
+        self.kv_reserved = 0;
+        self.iteration = None;
+        Ok(())
+    }
+}
+
+fn micros(d: Duration) -> String {
+    format!("{}", d.as_secs_f64() * 1e6)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn request(id: RequestId, prompt: usize, output: u32) -> EngineRequest {
+        EngineRequest {
+            id,
+            prompt_token_ids: Arc::from(vec![1u32; prompt]),
+            max_output_tokens: output,
+            ignore_eos: true,
+            sampling: Default::default(),
+        }
+    }
+
+    fn fast() -> SimConfig {
+        SimConfig {
+            prefill_per_token: Duration::ZERO,
+            step_base: Duration::ZERO,
+            step_per_sequence: Duration::ZERO,
+            ..SimConfig::default()
+        }
+    }
+
+    fn drain(engine: &mut SimEngine) -> Vec<Event> {
+        let mut events = Vec::new();
+        while !engine.waiting.is_empty() || !engine.running.is_empty() {
+            engine.poll(Duration::from_secs(1), &mut events).unwrap();
+        }
+        events
+    }
+
+    #[test]
+    fn delivers_exactly_the_output_budget_then_finishes() {
+        let mut engine = SimEngine::new(fast());
+        engine.submit(request(7, 4, 3)).unwrap();
+        let events = drain(&mut engine);
+        let finished: Vec<bool> = events
+            .iter()
+            .map(|e| matches!(e, Event::Tokens { finished: true, .. }))
+            .collect();
+        assert_eq!(finished, vec![false, false, true]);
+    }
+
+    #[test]
+    fn batch_limit_holds_back_later_requests() {
+        let mut engine = SimEngine::new(SimConfig {
+            max_batch_size: 2,
+            ..fast()
+        });
+        for id in 0..3 {
+            engine.submit(request(id, 4, 2)).unwrap();
+        }
+        let mut events = Vec::new();
+        engine.poll(Duration::from_secs(1), &mut events).unwrap();
+        let ids: Vec<RequestId> = events
+            .iter()
+            .map(|e| match e {
+                Event::Tokens { id, .. } => *id,
+                other => panic!("unexpected {other:?}"),
+            })
+            .collect();
+        assert_eq!(ids, vec![0, 1], "third request waits for a free slot");
+    }
+
+    #[test]
+    fn kv_capacity_blocks_admission_until_space_frees() {
+        let mut engine = SimEngine::new(SimConfig {
+            kv_capacity_tokens: 10,
+            ..fast()
+        });
+        engine.submit(request(0, 4, 2)).unwrap(); // reserves 6
+        engine.submit(request(1, 4, 2)).unwrap(); // would need 12 in all
+        let mut events = Vec::new();
+        engine.poll(Duration::from_secs(1), &mut events).unwrap();
+        assert_eq!(engine.running.len(), 1);
+        assert_eq!(engine.waiting.len(), 1);
+        let all = drain(&mut engine);
+        let done = all
+            .iter()
+            .filter(|e| matches!(e, Event::Tokens { finished: true, .. }))
+            .count();
+        assert_eq!(
+            done, 2,
+            "the second request runs once the first frees its KV"
+        );
+    }
+
+    #[test]
+    fn rejects_requests_that_cannot_ever_fit() {
+        let mut engine = SimEngine::new(SimConfig {
+            max_model_len: 16,
+            ..fast()
+        });
+        let err = engine.submit(request(0, 10, 10)).unwrap_err();
+        assert!(matches!(err, EngineError::Rejected(m) if m.contains("max_model_len 16")));
+    }
+
+    #[test]
+    fn iteration_cost_follows_the_model() {
+        let config = SimConfig::default();
+        assert_eq!(config.iteration_cost(100, 0), Duration::from_micros(2_000));
+        assert_eq!(
+            config.iteration_cost(0, 10),
+            Duration::from_micros(6_000 + 400)
+        );
+    }
+
+    #[test]
+    fn unknown_engine_args_are_named() {
+        let err = SimConfig::default()
+            .with_args(&[("max_batch".into(), "4".into())])
+            .unwrap_err();
+        assert!(err.0.contains("'max_batch'"));
+    }
+}

@@ -1,0 +1,158 @@
+//! Schedules: when each request may start, precomputed and seeded.
+//!
+//! - offline: every request arrives at t0 and the engine queues them;
+//! - closed loop: at most C requests in flight; a request is scheduled the
+//!   moment a slot frees (the driver's timestamp of the finish that freed it);
+//! - open loop: Poisson arrivals at a rate, with gamma-distributed gaps whose
+//!   shape is the burstiness (1 = Poisson, below 1 = burstier), optionally
+//!   capped by a concurrency. A request's scheduled time is its arrival: time
+//!   spent waiting for a free slot is client queue delay and counts in latency.
+
+use std::time::Duration;
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, Gamma};
+use serde::Serialize;
+
+/// Requests per second, or all at once.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub enum RequestRate {
+    Infinite,
+    PerSecond(f64),
+}
+
+impl RequestRate {
+    /// As vLLM writes it in results: a number, or "inf".
+    pub fn to_json(self) -> serde_json::Value {
+        match self {
+            RequestRate::Infinite => "inf".into(),
+            RequestRate::PerSecond(rate) => rate.into(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ScheduleSpec {
+    pub rate: RequestRate,
+    /// Gamma shape of the gaps between arrivals; 1.0 is Poisson.
+    pub burstiness: f64,
+    pub max_concurrency: Option<usize>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Schedule {
+    /// Arrival offsets from the start of the run, one per request, non-decreasing.
+    pub arrivals: Vec<Duration>,
+    /// Most requests in flight at once; `None` is unbounded.
+    pub max_concurrency: Option<usize>,
+    /// Requests are scheduled by completions rather than by the clock.
+    pub closed_loop: bool,
+}
+
+impl Schedule {
+    pub fn build(spec: &ScheduleSpec, count: usize, seed: u64) -> Schedule {
+        let arrivals = match spec.rate {
+            RequestRate::Infinite => vec![Duration::ZERO; count],
+            RequestRate::PerSecond(rate) => gamma_arrivals(rate, spec.burstiness, count, seed),
+        };
+        Schedule {
+            arrivals,
+            max_concurrency: spec.max_concurrency,
+            closed_loop: spec.rate == RequestRate::Infinite && spec.max_concurrency.is_some(),
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match (self.closed_loop, self.arrivals.iter().any(|a| !a.is_zero())) {
+            (true, _) => "closed-loop",
+            (false, true) => "open-loop",
+            (false, false) => "offline",
+        }
+    }
+}
+
+/// Arrival times whose gaps are gamma(shape = burstiness, mean = 1 / rate), the
+/// first at zero, as vLLM's `bench serve` draws them.
+fn gamma_arrivals(rate: f64, burstiness: f64, count: usize, seed: u64) -> Vec<Duration> {
+    let gaps = Gamma::new(burstiness, 1.0 / (rate * burstiness))
+        .expect("rate and burstiness are validated positive and finite");
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut t = 0.0;
+    (0..count)
+        .map(|i| {
+            if i > 0 {
+                t += gaps.sample(&mut rng);
+            }
+            Duration::from_secs_f64(t)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open(rate: f64, burstiness: f64) -> Schedule {
+        let spec = ScheduleSpec {
+            rate: RequestRate::PerSecond(rate),
+            burstiness,
+            max_concurrency: None,
+        };
+        Schedule::build(&spec, 20_000, 11)
+    }
+
+    fn gaps(s: &Schedule) -> Vec<f64> {
+        s.arrivals
+            .windows(2)
+            .map(|w| (w[1] - w[0]).as_secs_f64())
+            .collect()
+    }
+
+    fn mean_and_cv(xs: &[f64]) -> (f64, f64) {
+        let mean = xs.iter().sum::<f64>() / xs.len() as f64;
+        let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / xs.len() as f64;
+        (mean, var.sqrt() / mean)
+    }
+
+    #[test]
+    fn poisson_gaps_have_the_rate_and_unit_coefficient_of_variation() {
+        let (mean, cv) = mean_and_cv(&gaps(&open(50.0, 1.0)));
+        assert!((mean - 0.02).abs() < 0.0006, "mean gap {mean}");
+        assert!((cv - 1.0).abs() < 0.03, "cv {cv}");
+    }
+
+    #[test]
+    fn burstiness_below_one_spreads_the_gaps() {
+        // Gamma with shape k has a coefficient of variation of 1 / sqrt(k).
+        let (mean, cv) = mean_and_cv(&gaps(&open(50.0, 0.25)));
+        assert!((mean - 0.02).abs() < 0.0012, "mean gap {mean}");
+        assert!((cv - 2.0).abs() < 0.1, "cv {cv}");
+    }
+
+    #[test]
+    fn kinds_follow_the_flags() {
+        let build = |rate, c| {
+            Schedule::build(
+                &ScheduleSpec {
+                    rate,
+                    burstiness: 1.0,
+                    max_concurrency: c,
+                },
+                4,
+                1,
+            )
+        };
+        assert_eq!(build(RequestRate::Infinite, None).kind(), "offline");
+        assert_eq!(build(RequestRate::Infinite, Some(2)).kind(), "closed-loop");
+        let capped = build(RequestRate::PerSecond(5.0), Some(2));
+        assert_eq!(capped.kind(), "open-loop");
+        assert!(!capped.closed_loop);
+        assert_eq!(capped.arrivals[0], Duration::ZERO);
+    }
+
+    #[test]
+    fn same_seed_same_schedule() {
+        assert_eq!(open(10.0, 1.0), open(10.0, 1.0));
+    }
+}

@@ -1,0 +1,71 @@
+//! ShareGPT-format JSON: a list of `{"conversations": [{"from", "value"}, ...]}`.
+//! As in vLLM's benchmark: conversations are shuffled with the seed, the first
+//! turn is the prompt and the second the completion, whose token count is the
+//! output budget; pairs with fewer than 4 tokens on either side, a prompt over
+//! 1024 tokens or more than 2048 in all are skipped.
+
+use std::path::Path;
+
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::Deserialize;
+
+use super::prompts_file::{read_input, repeat_to};
+use super::tokenizer::TextTokenizer;
+use super::{WorkItem, WorkloadError};
+
+const MIN_TOKENS: usize = 4;
+const MAX_PROMPT_TOKENS: usize = 1024;
+const MAX_TOTAL_TOKENS: usize = 2048;
+
+#[derive(Deserialize)]
+struct Entry {
+    #[serde(default)]
+    conversations: Vec<Turn>,
+}
+
+#[derive(Deserialize)]
+struct Turn {
+    value: String,
+}
+
+pub fn load(
+    path: &Path,
+    tokenizer: &Path,
+    output_len: Option<u32>,
+    count: usize,
+    seed: u64,
+) -> Result<Vec<WorkItem>, WorkloadError> {
+    let text = read_input(path, "ShareGPT file")?;
+    let mut entries: Vec<Entry> = serde_json::from_str(&text).map_err(|e| {
+        WorkloadError(format!(
+            "ShareGPT file {} is not valid: {e}",
+            path.display()
+        ))
+    })?;
+    entries.retain(|e| e.conversations.len() >= 2);
+    entries.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+    let tokenizer = TextTokenizer::load(tokenizer)?;
+    let mut items = Vec::new();
+    for entry in &entries {
+        if items.len() == count {
+            break;
+        }
+        let prompt = tokenizer.encode(&entry.conversations[0].value)?;
+        let completion_len = tokenizer.encode(&entry.conversations[1].value)?.len();
+        let out = output_len.map_or(completion_len, |n| n as usize);
+        let too_short = prompt.len() < MIN_TOKENS || (output_len.is_none() && out < MIN_TOKENS);
+        if too_short || prompt.len() > MAX_PROMPT_TOKENS || prompt.len() + out > MAX_TOTAL_TOKENS {
+            continue;
+        }
+        items.push(WorkItem::new(prompt, out as u32));
+    }
+    if items.is_empty() {
+        return Err(WorkloadError(format!(
+            "ShareGPT file {} has no usable conversation (two turns, 4..1024 prompt tokens)",
+            path.display()
+        )));
+    }
+    Ok(repeat_to(items, count))
+}

@@ -1,0 +1,39 @@
+//! Text to token ids with a Hugging Face `tokenizer.json` (the `tokenizers` crate).
+
+use std::path::{Path, PathBuf};
+
+use tokenizers::Tokenizer;
+
+use super::WorkloadError;
+
+/// A loaded tokenizer. `path` may name `tokenizer.json` or a model folder holding it.
+pub struct TextTokenizer {
+    inner: Tokenizer,
+}
+
+impl TextTokenizer {
+    pub fn load(path: &Path) -> Result<Self, WorkloadError> {
+        let file: PathBuf = if path.is_dir() {
+            path.join("tokenizer.json")
+        } else {
+            path.to_path_buf()
+        };
+        if !file.is_file() {
+            return Err(WorkloadError(format!(
+                "tokenizer not found: {} (give a tokenizer.json or a model folder holding one)",
+                file.display()
+            )));
+        }
+        let inner = Tokenizer::from_file(&file)
+            .map_err(|e| WorkloadError(format!("cannot load tokenizer {}: {e}", file.display())))?;
+        Ok(Self { inner })
+    }
+
+    /// Token ids without special tokens, so lengths count the text alone.
+    pub fn encode(&self, text: &str) -> Result<Vec<u32>, WorkloadError> {
+        self.inner
+            .encode(text, false)
+            .map(|encoding| encoding.get_ids().to_vec())
+            .map_err(|e| WorkloadError(format!("cannot tokenize text: {e}")))
+    }
+}

@@ -33,6 +33,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Benchmark one engine over one or more concurrency levels.
+    #[command(args_override_self = true)]
     Run(Box<RunArgs>),
 }
 

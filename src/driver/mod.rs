@@ -160,12 +160,13 @@ impl<'a> Run<'a> {
                 std::thread::sleep(timeout); // nothing to poll until the next arrival
                 continue;
             }
-            events.clear();
-            engine.poll(timeout, &mut events).map_err(fatal_message)?;
+            let polled = engine.poll(timeout, &mut events);
             let t_ns = self.clock.now_ns();
+            // Keep what arrived even when the engine failed in the same call.
             for event in events.drain(..) {
                 self.apply(event, t_ns);
             }
+            polled.map_err(fatal_message)?;
         }
         Ok(true)
     }

@@ -39,6 +39,8 @@ pub struct SimConfig {
     pub step_per_sequence: Duration,
     pub max_model_len: u32,
     pub vocab_size: u32,
+    /// Test aid: the engine fails for the whole run after this many iterations.
+    pub fail_after_iterations: Option<u64>,
 }
 
 impl Default for SimConfig {
@@ -52,6 +54,7 @@ impl Default for SimConfig {
             step_per_sequence: Duration::from_micros(40),
             max_model_len: 8192,
             vocab_size: 32_000,
+            fail_after_iterations: None,
         }
     }
 }
@@ -95,9 +98,11 @@ impl SimConfig {
                 "step_per_seq_us" => self.step_per_sequence = micros()?,
                 "max_model_len" => self.max_model_len = positive()?.min(u32::MAX as u64) as u32,
                 "vocab_size" => self.vocab_size = positive()?.min(u32::MAX as u64) as u32,
+                "fail_after_iterations" => self.fail_after_iterations = Some(positive()?),
                 _ => return Err(EngineConfigError(format!(
                     "unknown sim engine arg '{key}' (known: max_batch_size, kv_capacity_tokens, \
-                     prefill_us_per_token, step_base_us, step_per_seq_us, max_model_len, vocab_size)"
+                     prefill_us_per_token, step_base_us, step_per_seq_us, max_model_len, vocab_size, \
+                     fail_after_iterations)"
                 ))),
             }
         }
@@ -131,6 +136,7 @@ pub struct SimEngine {
     running: BTreeMap<RequestId, Sequence>,
     kv_reserved: u64,
     iteration: Option<Iteration>,
+    iterations_done: u64,
     model: Option<String>,
 }
 
@@ -142,6 +148,7 @@ impl SimEngine {
             running: BTreeMap::new(),
             kv_reserved: 0,
             iteration: None,
+            iterations_done: 0,
             model: None,
         }
     }
@@ -288,7 +295,13 @@ impl Engine for SimEngine {
         sleep_until(ends_at);
         let iteration = self.iteration.take().expect("started above");
         self.finish_iteration(iteration, events);
-        Ok(())
+        self.iterations_done += 1;
+        match self.config.fail_after_iterations {
+            Some(limit) if self.iterations_done >= limit => Err(EngineError::Fatal(format!(
+                "injected failure after {limit} iterations (fail_after_iterations)"
+            ))),
+            _ => Ok(()),
+        }
     }
 
     fn cancel(&mut self, id: RequestId) -> Result<(), EngineError> {

@@ -2,8 +2,13 @@
 //! in real time. It is the no-GPU demo and the harness's ground truth; its
 //! figures describe this model, never a real engine.
 //!
-//! The model, one iteration at a time (as vLLM's synchronous `step()`):
-//! - An iteration starts when the driver polls and there is work. It first
+//! The model, one iteration at a time:
+//! - Iterations run back to back while there is work, as an engine's own
+//!   scheduling loop does: the next one starts when the previous one ends, even
+//!   if the driver reads the outputs a little later, so OS sleep overshoot never
+//!   accumulates. After an idle spell the next iteration starts at the first
+//!   poll that finds work. A request submitted while outputs are being handed
+//!   over joins the next iteration. Each iteration first
 //!   admits waiting requests in arrival order while the batch has room
 //!   (`max_batch_size`) and the KV cache can hold each request's prompt plus its
 //!   whole output budget (reserved up front, so nothing is ever evicted, like
@@ -136,6 +141,8 @@ pub struct SimEngine {
     running: BTreeMap<RequestId, Sequence>,
     kv_reserved: u64,
     iteration: Option<Iteration>,
+    /// When the previous iteration ended, if work remained: the next one starts then.
+    busy_since: Option<Instant>,
     iterations_done: u64,
     model: Option<String>,
 }
@@ -148,6 +155,7 @@ impl SimEngine {
             running: BTreeMap::new(),
             kv_reserved: 0,
             iteration: None,
+            busy_since: None,
             iterations_done: 0,
             model: None,
         }
@@ -285,7 +293,8 @@ impl Engine for SimEngine {
                 std::thread::sleep(timeout); // idle: nothing can happen until a submit
                 return Ok(());
             }
-            self.start_iteration(now);
+            let start = self.busy_since.take().unwrap_or(now);
+            self.start_iteration(start);
         }
         let ends_at = self.iteration.as_ref().expect("started above").ends_at;
         if ends_at > now + timeout {
@@ -295,6 +304,8 @@ impl Engine for SimEngine {
         sleep_until(ends_at);
         let iteration = self.iteration.take().expect("started above");
         self.finish_iteration(iteration, events);
+        let work_left = !(self.waiting.is_empty() && self.running.is_empty());
+        self.busy_since = work_left.then_some(ends_at);
         self.iterations_done += 1;
         match self.config.fail_after_iterations {
             Some(limit) if self.iterations_done >= limit => Err(EngineError::Fatal(format!(
@@ -307,6 +318,9 @@ impl Engine for SimEngine {
     fn cancel(&mut self, id: RequestId) -> Result<(), EngineError> {
         self.waiting.retain(|s| s.id != id);
         self.release(id);
+        if self.waiting.is_empty() && self.running.is_empty() {
+            self.busy_since = None;
+        }
         Ok(())
     }
 
@@ -315,6 +329,7 @@ impl Engine for SimEngine {
         self.running.clear();
         self.kv_reserved = 0;
         self.iteration = None;
+        self.busy_since = None;
         Ok(())
     }
 }

@@ -1,7 +1,18 @@
 //! Build script. The default build compiles pure Rust and needs no engine.
-//! Native backends (the C++ executor bridge) are configured here behind their
-//! cargo features; without them this script only tells cargo when to rerun.
+//! Native backends are configured here behind their cargo features.
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
+    #[cfg(feature = "embed-python")]
+    embed_python();
+}
+
+/// The binary links the libpython that pyo3 found (`PYO3_PYTHON`, else `python3`
+/// on PATH); record its folder so the binary runs without LD_LIBRARY_PATH.
+#[cfg(feature = "embed-python")]
+fn embed_python() {
+    println!("cargo:rerun-if-env-changed=PYO3_PYTHON");
+    if let Some(dir) = &pyo3_build_config::get().lib_dir {
+        println!("cargo:rustc-link-arg-bins=-Wl,-rpath,{dir}");
+    }
 }

@@ -56,6 +56,9 @@ pub struct RunArgs {
     /// Tensor-parallel size, passed through to the engine.
     #[arg(long, default_value_t = 1)]
     pub tp: u32,
+    /// Python interpreter of the engine's environment (default: the active virtualenv).
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<PathBuf>,
     /// Engine setting, repeatable: --engine-arg max_batch_size=64.
     #[arg(long = "engine-arg", value_name = "KEY=VALUE")]
     pub engine_args: Vec<String>,
@@ -229,6 +232,8 @@ impl RunArgs {
                     .iter()
                     .map(|a| parse_engine_arg(a))
                     .collect::<Result<_, _>>()?,
+                ignore_eos: self.ignore_eos,
+                python: self.python.clone(),
             },
             rate: parse_rate(&self.request_rate)?,
             concurrency_levels: match &self.max_concurrency {

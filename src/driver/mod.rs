@@ -239,7 +239,10 @@ impl<'a> Run<'a> {
                 let Some(record) = self.live_record(id) else {
                     return;
                 };
-                record.deliveries.push(Delivery { t_ns, tokens });
+                // A bare "finished" carries no token and is no delivery (no ITL gap).
+                if tokens > 0 {
+                    record.deliveries.push(Delivery { t_ns, tokens });
+                }
                 (id, finished.then_some((Outcome::Completed, None)))
             }
             Event::Failed { id, reason } => (id, Some((Outcome::Failed, Some(reason)))),

@@ -9,7 +9,15 @@
 //! [`Event`] when `poll` hands it over. Engine-side timestamps, where an engine
 //! has them, travel as [`Event::EngineStats`] and are kept beside ours.
 
+#[cfg(feature = "hf")]
+pub mod hf;
+#[cfg(feature = "python")]
+pub mod python;
 pub mod sim;
+#[cfg(feature = "trtllm-pytorch")]
+pub mod trtllm_pytorch;
+#[cfg(feature = "vllm")]
+pub mod vllm;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -125,6 +133,10 @@ pub struct EngineOptions {
     pub tensor_parallel_size: u32,
     /// `--engine-arg key=value`, in the order given.
     pub args: Vec<(String, String)>,
+    /// The run's end-of-sequence policy, for engines that fix it at start-up.
+    pub ignore_eos: bool,
+    /// `--python`: the interpreter of a Python engine's environment.
+    pub python: Option<PathBuf>,
 }
 
 /// Errors in how an engine was asked for: unknown name, bad settings.
@@ -133,8 +145,16 @@ pub struct EngineOptions {
 pub struct EngineConfigError(pub String);
 
 /// Engines this build can open, for `--help` and error messages.
+#[allow(unused_mut)] // mutated only when an engine feature is on
 pub fn available() -> Vec<&'static str> {
-    vec![sim::NAME]
+    let mut names = vec![sim::NAME];
+    #[cfg(feature = "vllm")]
+    names.push(vllm::NAME);
+    #[cfg(feature = "hf")]
+    names.push(hf::NAME);
+    #[cfg(feature = "trtllm-pytorch")]
+    names.push(trtllm_pytorch::NAME);
+    names
 }
 
 /// Fails for a name this build cannot open, listing the ones it can.
@@ -157,6 +177,12 @@ fn unknown_engine(name: &str) -> EngineConfigError {
 pub fn open(name: &str, options: &EngineOptions) -> Result<Box<dyn Engine>, EngineConfigError> {
     match name {
         sim::NAME => Ok(Box::new(sim::SimEngine::from_options(options)?)),
+        #[cfg(feature = "vllm")]
+        vllm::NAME => Ok(Box::new(vllm::open(options)?)),
+        #[cfg(feature = "hf")]
+        hf::NAME => Ok(Box::new(hf::open(options)?)),
+        #[cfg(feature = "trtllm-pytorch")]
+        trtllm_pytorch::NAME => Ok(Box::new(trtllm_pytorch::open(options)?)),
         other => Err(unknown_engine(other)),
     }
 }

@@ -3,7 +3,6 @@
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -149,19 +148,20 @@ pub struct RunArgs {
     pub result_filename: Option<String>,
 }
 
-/// Parses the command line. Help and version exit 0; errors print one line and exit 2.
-pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, ExitCode> {
+/// Parses the command line. Help and version end with exit code 0; errors
+/// print one line and end with 2.
+pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, u8> {
     match Cli::try_parse_from(args) {
         Ok(cli) => Ok(cli.command),
         Err(e) if !e.use_stderr() => {
             let _ = e.print();
-            Err(ExitCode::SUCCESS)
+            Err(0)
         }
         Err(e) => {
             let rendered = e.render().to_string();
             let first = rendered.lines().next().unwrap_or("error: bad arguments");
             eprintln!("{first} (see --help)");
-            Err(ExitCode::from(2))
+            Err(2)
         }
     }
 }

@@ -16,3 +16,36 @@ pub mod sweep;
 pub mod workload;
 
 pub use error::Error;
+
+use std::ffi::OsString;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// Runs the command line and returns the exit code: 0 success, 1 engine or
+/// I/O failure, 2 usage error, 130 interrupted.
+pub fn run_cli(args: impl IntoIterator<Item = OsString>) -> u8 {
+    let command = match cli::parse(args) {
+        Ok(command) => command,
+        Err(code) => return code,
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    // A first Ctrl-C stops the run and keeps its results; a second one quits.
+    let _ = ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+    });
+    let result = match command {
+        cli::Command::Run(args) => args
+            .into_config()
+            .and_then(|config| sweep::run(&config, &stop)),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(error) => {
+            eprintln!("error: {error}");
+            error.exit_code()
+        }
+    }
+}

@@ -61,7 +61,15 @@ fn environment_python() -> Option<PathBuf> {
 
 fn adopt_environment() -> Result<(), String> {
     if !cfg!(feature = "embed-python") {
-        return Ok(()); // already running inside the user's Python
+        // Already running inside the user's Python (the wheel's console script).
+        return match CHOSEN.get().cloned().flatten() {
+            Some(python) => Err(format!(
+                "--python {} has no effect here: this enginebench already runs inside Python; \
+                 run the enginebench installed in that environment instead",
+                python.display()
+            )),
+            None => Ok(()),
+        };
     }
     let Some(python) = environment_python() else {
         return set_argv(None);

@@ -118,11 +118,9 @@ struct EnvironmentFacts {
 
 /// Runs the environment's Python once to learn its version and import path.
 fn ask(python: &Path) -> Result<EnvironmentFacts, String> {
-    const QUERY: &str =
-        "import sys, json; print(json.dumps({'version': '%d.%d' % sys.version_info[:2], \
-                         'prefix': sys.prefix, 'path': [p for p in sys.path if p]}))";
+    const PROBE: &str = include_str!("../../../python/enginebench/environment_probe.py");
     let output = Command::new(python)
-        .args(["-c", QUERY])
+        .args(["-c", PROBE])
         .output()
         .map_err(|e| {
             format!(

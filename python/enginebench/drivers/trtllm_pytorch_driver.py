@@ -11,7 +11,7 @@ import asyncio
 import queue
 import threading
 
-from enginebench_driver_common import parse_value
+from enginebench_driver_common import parse_value, sampling_options
 
 
 class Driver:
@@ -43,16 +43,7 @@ class Driver:
         }
 
     def submit(self, request_id, token_ids, max_tokens, ignore_eos, sampling):
-        options = {
-            "max_tokens": max_tokens,
-            "ignore_eos": ignore_eos,
-            "temperature": sampling["temperature"],
-            "top_p": sampling["top_p"],
-        }
-        if sampling["top_k"] is not None:
-            options["top_k"] = sampling["top_k"]
-        if sampling["temperature"] > 0 and sampling["seed"] is not None:
-            options["seed"] = sampling["seed"] + request_id
+        options = sampling_options(request_id, max_tokens, ignore_eos, sampling)
         params = self._sampling_params(**options)
         stream = self._stream(request_id, token_ids, params)
         self._tasks[request_id] = asyncio.run_coroutine_threadsafe(stream, self._loop)

@@ -9,7 +9,7 @@ import json
 import os
 import time
 
-from enginebench_driver_common import parse_value
+from enginebench_driver_common import parse_value, sampling_options
 
 os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
 
@@ -55,18 +55,8 @@ class Driver:
         }
 
     def submit(self, request_id, token_ids, max_tokens, ignore_eos, sampling):
-        options = {
-            "max_tokens": max_tokens,
-            "ignore_eos": ignore_eos,
-            "detokenize": False,
-            "output_kind": self._delta,
-            "temperature": sampling["temperature"],
-            "top_p": sampling["top_p"],
-        }
-        if sampling["top_k"] is not None:
-            options["top_k"] = sampling["top_k"]
-        if sampling["temperature"] > 0 and sampling["seed"] is not None:
-            options["seed"] = sampling["seed"] + request_id
+        options = sampling_options(request_id, max_tokens, ignore_eos, sampling)
+        options.update(detokenize=False, output_kind=self._delta)
         self._engine.add_request(
             str(request_id), {"prompt_token_ids": token_ids}, self._sampling_params(**options)
         )

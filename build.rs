@@ -12,7 +12,12 @@ fn main() {
 #[cfg(feature = "embed-python")]
 fn embed_python() {
     println!("cargo:rerun-if-env-changed=PYO3_PYTHON");
-    if let Some(dir) = &pyo3_build_config::get().lib_dir {
+    let config = pyo3_build_config::get();
+    if let Some(dir) = &config.lib_dir {
         println!("cargo:rustc-link-arg-bins=-Wl,-rpath,{dir}");
+    }
+    // Worker processes need a real interpreter when no environment is chosen.
+    if let Some(python) = &config.executable {
+        println!("cargo:rustc-env=ENGINEBENCH_BUILD_PYTHON={python}");
     }
 }

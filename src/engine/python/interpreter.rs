@@ -72,7 +72,8 @@ fn adopt_environment() -> Result<(), String> {
         };
     }
     let Some(python) = environment_python() else {
-        return set_argv(None);
+        // No environment chosen: the interpreter this binary was built against.
+        return set_argv(option_env!("ENGINEBENCH_BUILD_PYTHON").map(Path::new));
     };
     let facts = ask(&python)?;
     Python::attach(|py| {

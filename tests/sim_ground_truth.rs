@@ -74,39 +74,45 @@ fn ms(d: Duration) -> f64 {
 }
 
 /// Each wave prefills all `concurrency` prompts in one iteration, then decodes
-/// them together; the next wave starts as the previous one finishes.
-fn check(concurrency: usize) {
+/// them together; the next wave starts as the previous one finishes. Returns
+/// the deviations from the model that exceed the tolerances (none: it agrees).
+fn deviations(concurrency: usize) -> Vec<String> {
     let config = config();
     let ttft = ms(config.iteration_cost(u64::from(INPUT) * concurrency as u64, 0));
     let tpot = ms(config.iteration_cost(0, concurrency));
     let e2el = ttft + f64::from(OUTPUT - 1) * tpot;
     let s = measure(concurrency);
-    let at = format!("concurrency {concurrency}");
-    assert!(
-        (s.ttft_ms.median - ttft).abs() < 1.0,
-        "{at}: TTFT {} vs {ttft}",
-        s.ttft_ms.median
-    );
-    assert!(
-        (s.tpot_ms.mean / tpot - 1.0).abs() < 0.02,
-        "{at}: TPOT {} vs {tpot}",
-        s.tpot_ms.mean
-    );
-    assert!(
-        (s.itl_ms.median / tpot - 1.0).abs() < 0.02,
-        "{at}: ITL {} vs {tpot}",
-        s.itl_ms.median
-    );
-    assert!(
-        (s.e2el_ms.median - e2el).abs() < 1.0 + 0.02 * e2el,
-        "{at}: E2EL {} vs {e2el}",
-        s.e2el_ms.median
-    );
-    assert!(
-        s.queue_delay_ms.max < 1.0,
-        "{at}: queue delay {}",
-        s.queue_delay_ms.max
-    );
+    let checks = [
+        ("TTFT", s.ttft_ms.median, ttft, 1.0),
+        ("TPOT", s.tpot_ms.mean, tpot, 0.02 * tpot),
+        ("ITL", s.itl_ms.median, tpot, 0.02 * tpot),
+        ("E2EL", s.e2el_ms.median, e2el, 1.0 + 0.02 * e2el),
+        ("queue delay", s.queue_delay_ms.max, 0.0, 1.0),
+    ];
+    checks
+        .iter()
+        .filter(|(_, measured, model, tolerance)| (measured - model).abs() >= *tolerance)
+        .map(|(name, measured, model, tolerance)| {
+            format!("concurrency {concurrency}: {name} {measured:.3} ms vs {model:.3} ms (tolerance {tolerance:.3})")
+        })
+        .collect()
+}
+
+/// The sim paces itself with OS sleeps. On a saturated machine a sleeping
+/// thread can wake a scheduler tick late, which only ever adds latency; so each
+/// level gets up to three attempts and must agree with the model on one of
+/// them. A timing bug in the harness (wrong clock, wrong formula, a missed
+/// step) shifts every attempt and still fails.
+fn check(concurrency: usize) {
+    let mut failures = Vec::new();
+    for _ in 0..3 {
+        let found = deviations(concurrency);
+        if found.is_empty() {
+            return;
+        }
+        failures.extend(found);
+    }
+    panic!("no attempt matched the sim model:\n{}", failures.join("\n"));
 }
 
 // One test runs the levels in turn: parallel tests would compete for the two cores.

@@ -132,4 +132,15 @@ else
     "$VENV/bin/python" "$ROOT/python/make_model.py" --shape tiny --out "$MODEL_DIR"
 fi
 
+# vLLM inspects each model architecture once in a subprocess (~30 s on 2 cores) and caches the
+# result under $VLLM_CACHE_ROOT/modelinfos (default ~/.cache/vllm). Do it here, not in the first test.
+MODELINFOS="${VLLM_CACHE_ROOT:-${XDG_CACHE_HOME:-$HOME/.cache}/vllm}/modelinfos"
+if compgen -G "$MODELINFOS/*LlamaForCausalLM.json" >/dev/null; then
+    log "vLLM model-info cache present"
+else
+    log "warming vLLM's model-info cache for LlamaForCausalLM (~30-45 s, once per machine)"
+    "$VENV/bin/python" -c "from vllm.model_executor.models.registry import ModelRegistry as R; assert R._try_inspect_model_cls('LlamaForCausalLM') is not None" >/dev/null 2>&1 \
+        || log "warning: could not warm vLLM's model-info cache (the first engine start will take ~30 s longer)"
+fi
+
 log "done in $(( $(now) - T0 )) s"

@@ -32,6 +32,9 @@ def main() -> int:
     from transformers import AutoModelForCausalLM, ContinuousBatchingConfig, GenerationConfig
     print(f"transformers {transformers.__version__}, torch {torch.__version__},"
           f" import {time.perf_counter() - t_import:.1f} s", flush=True)
+    # On a small, busy CPU box, 2+ intra-op threads make the CB loop 3-10x slower and erratic
+    # (OpenMP spin-waits against other processes). vLLM's CPU worker also drops to 1 thread.
+    torch.set_num_threads(int(os.environ.get("ENGINEBENCH_TORCH_THREADS", "1")))
 
     t0 = time.perf_counter()
     model = AutoModelForCausalLM.from_pretrained(MODEL, dtype=torch.bfloat16, attn_implementation="sdpa")
@@ -51,6 +54,7 @@ def main() -> int:
     manager.start()  # no manager.warmup(): that only captures CUDA graphs / compiles
     t_init = time.perf_counter() - t1
     print(f"load {t_load:.2f} s, init+start {t_init:.2f} s, attn {model.config._attn_implementation!r},"
+          f" torch threads {torch.get_num_threads()},"
           f" rss {rss_mib():.0f} MiB", flush=True)
 
     t_sub = time.perf_counter()
@@ -79,6 +83,11 @@ def main() -> int:
         if r.is_finished():
             finished[r.request_id] = r
     t_done = time.perf_counter()
+
+    cache = manager.batch_processor.cache  # created lazily by the generation thread at start()
+    print(f"paged cache: num_blocks={cache.num_blocks} max_batch_tokens={cache.max_batch_tokens}"
+          f" page_size={manager.continuous_batching_config.page_size}"
+          f" max_requests_per_batch={manager.continuous_batching_config.max_requests_per_batch}")
 
     r = finished.get("r0")
     if r is not None:

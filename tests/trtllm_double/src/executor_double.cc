@@ -13,6 +13,7 @@
 //   vocab_size      token ids must be below it (default 32000)
 //   max_input_len   longest prompt accepted at enqueue (default 4096)
 //   fail_construct  if set, the constructor throws with this message
+//   serves_only     1: act as a non-leader rank of leader mode (cannot enqueue)
 
 #include "tensorrt_llm/executor/executor.h"
 #include "tensorrt_llm/plugins/api/tllmPlugin.h"
@@ -212,6 +213,7 @@ struct Settings
     SizeType32 maxInputLen{4096};
     SizeType32 maxBatchSize{64};
     SizeType32 iterStatsMax{ExecutorConfig::kDefaultIterStatsMaxIterations};
+    bool servesOnly{false};
 };
 
 long parseNumber(std::string const& key, std::string const& value)
@@ -262,6 +264,10 @@ Settings readSettings(std::filesystem::path const& dir, ExecutorConfig const& co
         else if (key == "vocab_size")
         {
             settings.vocabSize = static_cast<TokenIdType>(parseNumber(key, value));
+        }
+        else if (key == "serves_only")
+        {
+            settings.servesOnly = parseNumber(key, value) != 0;
         }
         else if (key == "max_input_len")
         {
@@ -366,6 +372,11 @@ public:
         {
             mThread.join();
         }
+    }
+
+    bool servesOnly() const
+    {
+        return mSettings.servesOnly;
     }
 
     std::deque<IterationStats> takeStats()
@@ -581,7 +592,7 @@ std::deque<IterationStats> Executor::getLatestIterationStats()
 
 bool Executor::canEnqueueRequests() const
 {
-    return true;
+    return !mImpl->servesOnly();
 }
 
 bool Executor::isParticipant() const

@@ -116,16 +116,20 @@ mod trtllm {
         cxx_build::bridge(BRIDGE)
             .file(SOURCE)
             .include(&include)
-            .include(&cuda)
+            .includes(&cuda)
             .define("ENABLE_BF16", None)
             .define("ENABLE_FP8", None)
             .define("_GLIBCXX_USE_CXX11_ABI", abi)
             .std("c++17")
             .compile("enginebench_trtllm");
-        for (lib, dir) in found {
+        let mut dirs: Vec<&PathBuf> = found.iter().map(|(_, dir)| dir).collect();
+        dirs.dedup();
+        for dir in dirs {
             println!("cargo:rustc-link-search=native={}", dir.display());
-            println!("cargo:rustc-link-lib=dylib={lib}");
             println!("cargo:rustc-link-arg=-Wl,-rpath,{}", dir.display());
+        }
+        for (lib, _) in &found {
+            println!("cargo:rustc-link-lib=dylib={lib}");
         }
     }
 
@@ -145,12 +149,14 @@ mod trtllm {
         }
     }
 
-    /// `CUDA_HOME/include`, else the include folder of the `nvidia-cuda-runtime` wheel.
-    fn cuda_include() -> PathBuf {
+    /// `CUDA_HOME/include`, else the include folders of the CUDA wheels: the
+    /// runtime's (cuda_fp16.h), and beside it nvcc's (crt/) and CCCL's (nv/target),
+    /// which cuda_fp16.h includes.
+    fn cuda_include() -> Vec<PathBuf> {
         if let Some(home) = std::env::var_os("CUDA_HOME") {
             let include = PathBuf::from(home).join("include");
             if include.join("cuda_fp16.h").is_file() {
-                return include;
+                return vec![include];
             }
             fail(&format!(
                 "CUDA_HOME is set but {} has no cuda_fp16.h",
@@ -160,26 +166,38 @@ mod trtllm {
         let script = "import importlib.util as u; s = u.find_spec('nvidia'); \
                       print('\\n'.join(s.submodule_search_locations) if s else '')";
         let (python, found) = python(script);
-        let candidates: Vec<PathBuf> = found
-            .lines()
-            .filter(|l| !l.is_empty())
-            .flat_map(|base| {
-                ["cu13/include", "cu12/include", "cuda_runtime/include"]
-                    .map(|s| Path::new(base).join(s))
-            })
-            .collect();
-        first_with(&candidates, "cuda_fp16.h").unwrap_or_else(|| {
+        let bases: Vec<&str> = found.lines().filter(|l| !l.is_empty()).collect();
+        let under = |subdirs: &[&str]| -> Vec<PathBuf> {
+            bases
+                .iter()
+                .flat_map(|base| {
+                    subdirs
+                        .iter()
+                        .map(|s| Path::new(base).join(s).join("include"))
+                })
+                .collect()
+        };
+        let runtime = under(&["cu13", "cu12", "cuda_runtime"]);
+        let Some(primary) = first_with(&runtime, "cuda_fp16.h") else {
             fail(&format!(
                 "CUDA headers (cuda_fp16.h) not found: CUDA_HOME is not set and {python} has no \
                  nvidia-cuda-runtime wheel (searched {}). Set CUDA_HOME to a CUDA toolkit, or \
-                 pip install the nvidia-cuda-runtime wheel matching TensorRT-LLM's CUDA",
-                if candidates.is_empty() {
+                 pip install nvidia-cuda-runtime, nvidia-cuda-nvcc and nvidia-cuda-cccl for \
+                 TensorRT-LLM's CUDA version",
+                if runtime.is_empty() {
                     "nvidia/*/include".into()
                 } else {
-                    list(&candidates)
+                    list(&runtime)
                 }
             ))
-        })
+        };
+        let mut dirs = vec![primary];
+        dirs.extend(
+            under(&["cuda_nvcc", "cuda_cccl", "cuda_crt"])
+                .into_iter()
+                .filter(|d| d.is_dir()),
+        );
+        dirs
     }
 
     /// Runs `script` with the active Python: `TRTLLM_PYTHON`, else the virtual

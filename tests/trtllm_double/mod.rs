@@ -29,6 +29,7 @@ pub fn options(dir: &Path, args: &[(&str, &str)]) -> EngineOptions {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
+        ..EngineOptions::default()
     }
 }
 

@@ -14,6 +14,8 @@ pub mod hf;
 #[cfg(feature = "python")]
 pub mod python;
 pub mod sim;
+#[cfg(feature = "trtllm")]
+pub mod trtllm;
 #[cfg(feature = "trtllm-pytorch")]
 pub mod trtllm_pytorch;
 #[cfg(feature = "vllm")]
@@ -154,6 +156,8 @@ pub fn available() -> Vec<&'static str> {
     names.push(hf::NAME);
     #[cfg(feature = "trtllm-pytorch")]
     names.push(trtllm_pytorch::NAME);
+    #[cfg(feature = "trtllm")]
+    names.push(trtllm::NAME);
     names
 }
 
@@ -183,6 +187,8 @@ pub fn open(name: &str, options: &EngineOptions) -> Result<Box<dyn Engine>, Engi
         hf::NAME => Ok(Box::new(hf::open(options)?)),
         #[cfg(feature = "trtllm-pytorch")]
         trtllm_pytorch::NAME => Ok(Box::new(trtllm_pytorch::open(options)?)),
+        #[cfg(feature = "trtllm")]
+        trtllm::NAME => Ok(Box::new(trtllm::TrtllmEngine::from_options(options)?)),
         other => Err(unknown_engine(other)),
     }
 }

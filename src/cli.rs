@@ -58,6 +58,10 @@ pub struct RunArgs {
     /// Python interpreter of the engine's environment (default: the active virtualenv).
     #[arg(long, value_name = "PATH")]
     pub python: Option<PathBuf>,
+    /// trtllm orchestrator mode: path to TensorRT-LLM's `executorWorker`
+    /// (same as --engine-arg worker_path=PATH).
+    #[arg(long, value_name = "PATH")]
+    pub trtllm_worker: Option<PathBuf>,
     /// Engine setting, repeatable: --engine-arg max_batch_size=64.
     #[arg(long = "engine-arg", value_name = "KEY=VALUE")]
     pub engine_args: Vec<String>,
@@ -227,11 +231,7 @@ impl RunArgs {
             engine_options: EngineOptions {
                 model: self.model.clone(),
                 tensor_parallel_size: self.tp,
-                args: self
-                    .engine_args
-                    .iter()
-                    .map(|a| parse_engine_arg(a))
-                    .collect::<Result<_, _>>()?,
+                args: self.engine_settings()?,
                 ignore_eos: self.ignore_eos,
                 python: self.python.clone(),
             },
@@ -343,6 +343,23 @@ impl RunArgs {
         })
     }
 
+    /// `--engine-arg KEY=VALUE` in order, then `--trtllm-worker` as `worker_path`.
+    fn engine_settings(&self) -> Result<Vec<(String, String)>, Error> {
+        let mut settings: Vec<(String, String)> = self
+            .engine_args
+            .iter()
+            .map(|a| parse_engine_arg(a))
+            .collect::<Result<_, _>>()?;
+        if let Some(worker) = &self.trtllm_worker {
+            check(
+                self.engine == "trtllm",
+                "--trtllm-worker applies to --engine trtllm only",
+            )?;
+            settings.push(("worker_path".into(), worker.display().to_string()));
+        }
+        Ok(settings)
+    }
+
     /// `--tokenizer`, else the model folder when it holds a tokenizer.json.
     fn tokenizer_path(&self) -> Option<PathBuf> {
         let from_model = self
@@ -372,10 +389,14 @@ impl RunArgs {
 }
 
 /// `vocab_size` from a model folder's config.json, when there is one.
+/// (Hugging Face folders keep it at the top; TensorRT engine folders under `pretrained_config`.)
 fn model_vocab_size(model: &Path) -> Option<u32> {
     let text = std::fs::read_to_string(model.join("config.json")).ok()?;
     let config: serde_json::Value = serde_json::from_str(&text).ok()?;
-    config.get("vocab_size")?.as_u64().map(|v| v as u32)
+    let vocab = config
+        .get("vocab_size")
+        .or_else(|| config.get("pretrained_config")?.get("vocab_size"));
+    vocab?.as_u64().map(|v| v as u32)
 }
 
 fn check(ok: bool, message: &str) -> Result<(), Error> {

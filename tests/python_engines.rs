@@ -143,6 +143,8 @@ fn transformers_continuous_batching_runs_in_process_on_a_tiny_model() {
             "num_blocks=64",
             "--engine-arg",
             "max_batch_tokens=256",
+            "--engine-arg",
+            "torch_threads=1",
             "--random-input-len",
             "24",
             "--random-output-len",
@@ -160,6 +162,7 @@ fn transformers_continuous_batching_runs_in_process_on_a_tiny_model() {
     assert_eq!(json["engine"]["name"], "hf");
     assert_eq!(json["engine"]["settings"]["device"], "cpu");
     assert_eq!(json["engine"]["settings"]["num_blocks"], "64");
+    assert_eq!(json["engine"]["settings"]["torch_threads"], "1");
 }
 
 #[test]

@@ -25,7 +25,7 @@ _BATCHING_KEYS = (
     "use_cuda_graph",
     "scheduler_type",
 )
-_MODEL_KEYS = ("device", "dtype", "attn_implementation")
+_MODEL_KEYS = ("device", "dtype", "attn_implementation", "torch_threads")
 
 
 class Driver:
@@ -41,6 +41,9 @@ class Driver:
         if unknown:
             known = ", ".join(_MODEL_KEYS + _BATCHING_KEYS)
             raise RuntimeError(f"unknown hf engine arg {unknown[0]!r} (known: {known})")
+        if "torch_threads" in args:
+            # On small CPUs torch's default thread count fights the driver for cores.
+            torch.set_num_threads(int(args["torch_threads"]))
         device = args.get("device") or ("cuda" if torch.cuda.is_available() else "cpu")
         dtype = args.get("dtype", "bfloat16")
         attention = args.get("attn_implementation", "sdpa")
@@ -56,7 +59,12 @@ class Driver:
         )
         self._manager.start()
         self._seen = {}
-        self._settings = {"device": device, "dtype": dtype, "attn_implementation": attention}
+        self._settings = {
+            "device": device,
+            "dtype": dtype,
+            "attn_implementation": attention,
+            "torch_threads": str(torch.get_num_threads()),
+        }
         self._settings.update({key: str(value) for key, value in batching.items()})
         self._version = transformers.__version__
         self._torch = torch.__version__

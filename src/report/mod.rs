@@ -3,6 +3,7 @@
 
 pub mod environment;
 pub mod result_json;
+pub mod speed_of_light;
 pub mod terminal;
 
 use std::fmt;

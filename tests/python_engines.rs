@@ -9,7 +9,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{files_ending, read_json, stderr};
+use common::{files_ending, read_json, stderr, stdout};
 use enginebench::records::{read_jsonl, Outcome};
 
 fn repo() -> PathBuf {
@@ -125,6 +125,51 @@ fn vllm_runs_in_process_on_a_tiny_model() {
         .expect("vLLM's RequestStateStats");
     assert_eq!(stats["num_generation_tokens"], 12);
     assert!(stats["first_token_ts"].as_f64().unwrap() <= stats["last_token_ts"].as_f64().unwrap());
+}
+
+/// `--tp 2` reaches vLLM as `tensor_parallel_size=2`: it starts two CPU worker
+/// processes (bound to one core each, since this machine has one NUMA node).
+#[test]
+#[cfg(feature = "vllm")]
+fn vllm_tensor_parallel_2_runs_two_workers() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = tiny_model();
+    let output = run_engine(
+        dir.path(),
+        &[
+            "--engine",
+            "vllm",
+            "--model",
+            &model,
+            "--tp",
+            "2",
+            "--engine-arg",
+            "max_model_len=512",
+            "--engine-arg",
+            "max_num_seqs=8",
+            "--engine-arg",
+            "enforce_eager=true",
+            "--engine-arg",
+            "dtype=bfloat16",
+            "--random-input-len",
+            "24",
+            "--random-output-len",
+            "12",
+            "--num-prompts",
+            "6",
+            "--max-concurrency",
+            "3",
+            "--ignore-eos",
+        ],
+        &[("VLLM_CPU_OMP_THREADS_BIND", "0|1")],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let json = assert_complete(dir.path(), 6, 12);
+    assert_eq!(json["tensor_parallel_size"], 2);
+    assert!(
+        stdout(&output).contains("world_size=2"),
+        "vLLM started two ranks"
+    );
 }
 
 #[test]

@@ -13,7 +13,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use enginebench::driver::{drive, DriveOptions};
 use enginebench::engine::{Engine, EngineError, EngineInfo, EngineRequest, Event, RequestId};
 use enginebench::records::Discard;
-use enginebench::schedule::{RequestRate, Schedule, ScheduleSpec};
+use enginebench::schedule::Schedule;
 use enginebench::workload::WorkItem;
 
 /// Tokens per stream: every poll delivers one token to each stream.
@@ -69,17 +69,8 @@ impl Engine for NoopEngine {
 /// Time for one whole run of `streams` concurrent streams of `TOKENS` tokens.
 fn run_once(streams: usize) -> Duration {
     let items = vec![WorkItem::new(vec![1; 16], TOKENS); streams];
-    let spec = ScheduleSpec {
-        rate: RequestRate::Infinite,
-        burstiness: 1.0,
-        max_concurrency: Some(streams),
-    };
-    let schedule = Schedule::build(&spec, streams, 0);
-    let options = DriveOptions {
-        ignore_eos: true,
-        sampling: Default::default(),
-        id_base: 0,
-    };
+    let schedule = Schedule::all_at_once(streams, Some(streams));
+    let options = DriveOptions::ignoring_eos();
     let mut engine = NoopEngine::default();
     let stop = AtomicBool::new(false);
     let start = Instant::now();

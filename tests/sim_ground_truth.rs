@@ -9,7 +9,7 @@ use enginebench::driver::{drive, DriveOptions};
 use enginebench::engine::sim::{SimConfig, SimEngine};
 use enginebench::metrics::{RunSummary, Slos};
 use enginebench::records::Discard;
-use enginebench::schedule::{RequestRate, Schedule, ScheduleSpec};
+use enginebench::schedule::Schedule;
 use enginebench::workload::random::{generate, RandomSpec};
 
 const INPUT: u32 = 64;
@@ -36,20 +36,8 @@ fn measure(concurrency: usize) -> RunSummary {
     };
     let count = if concurrency == 1 { 4 } else { 2 * concurrency };
     let items = generate(&spec, count, 1);
-    let schedule = Schedule::build(
-        &ScheduleSpec {
-            rate: RequestRate::Infinite,
-            burstiness: 1.0,
-            max_concurrency: Some(concurrency),
-        },
-        count,
-        1,
-    );
-    let options = DriveOptions {
-        ignore_eos: true,
-        sampling: Default::default(),
-        id_base: 0,
-    };
+    let schedule = Schedule::all_at_once(count, Some(concurrency));
+    let options = DriveOptions::ignoring_eos();
     let mut engine = SimEngine::new(config());
     let outcome = drive(
         &mut engine,
@@ -146,11 +134,7 @@ fn open_loop_latency_counts_from_the_arrival() {
         max_concurrency: Some(1),
         closed_loop: false,
     };
-    let options = DriveOptions {
-        ignore_eos: true,
-        sampling: Default::default(),
-        id_base: 0,
-    };
+    let options = DriveOptions::ignoring_eos();
     let mut engine = SimEngine::new(config());
     let outcome = drive(
         &mut engine,

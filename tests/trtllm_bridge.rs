@@ -14,7 +14,7 @@ use enginebench::driver::{drive, DriveOptions, RunOutcome};
 use enginebench::engine::trtllm::{TrtllmEngine, TEST_DOUBLE_VERSION};
 use enginebench::engine::{Engine, EngineError, EngineRequest, Event};
 use enginebench::records::{Discard, Outcome};
-use enginebench::schedule::{RequestRate, Schedule, ScheduleSpec};
+use enginebench::schedule::Schedule;
 use enginebench::workload::WorkItem;
 use trtllm_double::{engine_dir, open, options, within};
 
@@ -28,20 +28,8 @@ fn item(prompt: Vec<u32>, output: u32) -> WorkItem {
 }
 
 fn run(engine: &mut TrtllmEngine, items: &[WorkItem], concurrency: Option<usize>) -> RunOutcome {
-    let schedule = Schedule::build(
-        &ScheduleSpec {
-            rate: RequestRate::Infinite,
-            burstiness: 1.0,
-            max_concurrency: concurrency,
-        },
-        items.len(),
-        1,
-    );
-    let options = DriveOptions {
-        ignore_eos: true,
-        sampling: Default::default(),
-        id_base: 0,
-    };
+    let schedule = Schedule::all_at_once(items.len(), concurrency);
+    let options = DriveOptions::ignoring_eos();
     let stop = AtomicBool::new(false);
     drive(engine, items, &schedule, &options, &mut Discard, &stop)
 }
@@ -245,20 +233,8 @@ fn an_interrupted_run_cancels_what_is_in_flight() {
     within(LIMIT, || {
         let (_dir, mut engine) = open("step_us=2000\n");
         let items: Vec<WorkItem> = (0..4).map(|_| item(vec![1; 4], 10_000)).collect();
-        let schedule = Schedule::build(
-            &ScheduleSpec {
-                rate: RequestRate::Infinite,
-                burstiness: 1.0,
-                max_concurrency: None,
-            },
-            items.len(),
-            1,
-        );
-        let options = DriveOptions {
-            ignore_eos: true,
-            sampling: Default::default(),
-            id_base: 0,
-        };
+        let schedule = Schedule::all_at_once(items.len(), None);
+        let options = DriveOptions::ignoring_eos();
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         std::thread::spawn(move || {

@@ -42,13 +42,23 @@ impl Clock {
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct DriveOptions {
     pub ignore_eos: bool,
     pub sampling: SamplingParams,
     /// Engine-side ids are `id_base + index`, so ids stay unique across the
     /// levels and warm-ups that share one engine.
     pub id_base: RequestId,
+}
+
+impl DriveOptions {
+    /// Fixed output lengths, greedy sampling, ids from 0: what tests and benches want.
+    pub fn ignoring_eos() -> Self {
+        Self {
+            ignore_eos: true,
+            ..Self::default()
+        }
+    }
 }
 
 /// Everything one run measured.

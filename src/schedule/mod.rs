@@ -63,6 +63,16 @@ impl Schedule {
         }
     }
 
+    /// Every request arrives at t0: offline without a cap, closed loop with one.
+    pub fn all_at_once(count: usize, max_concurrency: Option<usize>) -> Schedule {
+        let spec = ScheduleSpec {
+            rate: RequestRate::Infinite,
+            burstiness: 1.0,
+            max_concurrency,
+        };
+        Schedule::build(&spec, count, 0)
+    }
+
     pub fn kind(&self) -> &'static str {
         match (self.closed_loop, self.arrivals.iter().any(|a| !a.is_zero())) {
             (true, _) => "closed-loop",

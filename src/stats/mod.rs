@@ -1,6 +1,13 @@
-//! Statistics over plain numbers. Imports nothing else from the crate, so it
-//! can be read, tested and trusted on its own.
+//! Statistics over plain numbers: descriptive summaries, bootstrap intervals,
+//! and outliers. Imports nothing else from the crate,
+//! so it can be read, tested and trusted on its own.
 
+mod bootstrap;
+mod outliers;
+mod sample;
 mod summary;
 
+pub use bootstrap::{estimates, BootstrapConfig, ConfidenceInterval, Estimate, Estimates};
+pub use outliers::Outliers;
+pub use sample::Sample;
 pub use summary::{percentile_sorted, Summary};

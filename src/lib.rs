@@ -3,6 +3,7 @@
 //! The pipeline, one direction:
 //! `workload -> schedule -> driver <-> engine -> records -> metrics -> stats -> report`.
 
+pub mod analysis;
 pub mod cli;
 pub mod driver;
 pub mod engine;

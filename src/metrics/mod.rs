@@ -10,10 +10,14 @@
 //! | queue delay | submitted - scheduled (client side) |
 //! | throughputs | completed requests' tokens / duration, where duration runs from the first scheduled to the last finished request |
 
+pub mod samples;
+
 use serde::Serialize;
 
 use crate::records::{Outcome, RequestRecord};
 use crate::stats::Summary;
+
+pub use samples::{LatencySamples, LevelSamples, TrialThroughput};
 
 const NS_PER_MS: f64 = 1e6;
 
@@ -58,6 +62,48 @@ impl RequestMetrics {
             queue_delay_ms: since_scheduled(record.submitted_ns.unwrap_or(record.scheduled_ns)),
             tokens_per_delivery: pairs.map(|w| f64::from(w[1].tokens)).collect(),
         })
+    }
+}
+
+/// The latency metrics that carry percentiles (`--percentile-metrics`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LatencyMetric {
+    Ttft,
+    Tpot,
+    Itl,
+    E2el,
+}
+
+impl LatencyMetric {
+    pub const ALL: [LatencyMetric; 4] = [Self::Ttft, Self::Tpot, Self::Itl, Self::E2el];
+
+    /// The short name used in flags and JSON keys.
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Ttft => "ttft",
+            Self::Tpot => "tpot",
+            Self::Itl => "itl",
+            Self::E2el => "e2el",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.key() == name)
+    }
+
+    pub fn summary(self, run: &RunSummary) -> &Summary {
+        match self {
+            Self::Ttft => &run.ttft_ms,
+            Self::Tpot => &run.tpot_ms,
+            Self::Itl => &run.itl_ms,
+            Self::E2el => &run.e2el_ms,
+        }
+    }
+}
+
+impl std::fmt::Display for LatencyMetric {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.key().to_uppercase())
     }
 }
 
@@ -108,10 +154,17 @@ pub struct RunSummary {
 
 impl RunSummary {
     pub fn of(records: &[RequestRecord], percentiles: &[f64], slos: &Slos) -> RunSummary {
-        let per_request: Vec<RequestMetrics> =
-            records.iter().filter_map(RequestMetrics::of).collect();
-        let count = |o: Outcome| records.iter().filter(|r| r.outcome == o).count();
-        let duration_s = duration_ns(records) as f64 / 1e9;
+        Self::of_trials(&[records], percentiles, slos)
+    }
+
+    /// One summary over several trials of the same level: latencies pool the
+    /// requests of every trial, durations add up, so throughputs are totals
+    /// over total time.
+    pub fn of_trials(trials: &[&[RequestRecord]], percentiles: &[f64], slos: &Slos) -> RunSummary {
+        let records = || trials.iter().flat_map(|t| t.iter());
+        let per_request: Vec<RequestMetrics> = records().filter_map(RequestMetrics::of).collect();
+        let count = |o: Outcome| records().filter(|r| r.outcome == o).count();
+        let duration_s = trials.iter().map(|t| duration_ns(t)).sum::<u64>() as f64 / 1e9;
         let per_second = |x: f64| {
             if duration_s > 0.0 {
                 x / duration_s

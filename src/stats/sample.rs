@@ -78,16 +78,23 @@ impl Sample {
 }
 
 /// The same four statistics as [`Sample::statistics`], reordering `values`
-/// instead of sorting them: linear time, for the many resamples.
+/// instead of sorting them: linear time, for the many resamples. Each
+/// selection leaves smaller values before it, so the next, higher percentile
+/// is looked for only above it.
 pub(crate) fn statistics_unsorted(values: &mut [f64]) -> [f64; 4] {
     let mean = values.iter().sum::<f64>() / values.len() as f64;
-    let mut at = |p| percentile_select(values, p);
-    [mean, at(50.0), at(90.0), at(99.0)]
+    let mut out = [mean, 0.0, 0.0, 0.0];
+    let mut start = 0;
+    for (slot, p) in [(1, 50.0), (2, 90.0), (3, 99.0)] {
+        let rank = p / 100.0 * (values.len() - 1) as f64;
+        out[slot] = select_rank(&mut values[start..], rank - start as f64);
+        start = rank.floor() as usize;
+    }
+    out
 }
 
-/// Percentile `p` of a non-empty slice with numpy's linear interpolation.
-pub(crate) fn percentile_select(values: &mut [f64], p: f64) -> f64 {
-    let rank = p / 100.0 * (values.len() - 1) as f64;
+/// The value at fractional `rank` of the sorted order, interpolated.
+fn select_rank(values: &mut [f64], rank: f64) -> f64 {
     let lo = rank.floor() as usize;
     let (_, low, above) = values.select_nth_unstable_by(lo, f64::total_cmp);
     let low = *low;
@@ -104,6 +111,10 @@ mod tests {
     use super::*;
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
+
+    fn percentile_select(values: &mut [f64], p: f64) -> f64 {
+        select_rank(values, p / 100.0 * (values.len() - 1) as f64)
+    }
 
     #[test]
     fn selection_matches_sorted_interpolation() {
@@ -139,8 +150,18 @@ mod tests {
     #[test]
     fn statistics_agree_sorted_and_unsorted() {
         let sample = Sample::new(vec![10.0, 2.0, 4.0, 1.0, 3.0]);
-        let mut scratch = sample.values().to_vec();
-        assert_eq!(sample.statistics(), statistics_unsorted(&mut scratch));
-        assert_eq!(sample.statistics()[..2], [4.0, 3.0]);
+        let expected = [4.0, 3.0, 7.6, 9.76]; // numpy: mean, median, p90, p99
+        for (got, want) in sample.statistics().into_iter().zip(expected) {
+            assert!((got - want).abs() < 1e-12, "{got} vs {want}");
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(8);
+        for len in [1, 2, 3, 11, 100, 999] {
+            let values: Vec<f64> = (0..len).map(|_| rng.random_range(0.0..9.0)).collect();
+            let sample = Sample::new(values.clone());
+            let mut scratch = values;
+            let (sorted, selected) = (sample.statistics(), statistics_unsorted(&mut scratch));
+            assert!((sorted[0] - selected[0]).abs() < 1e-9, "mean, {len}");
+            assert_eq!(sorted[1..], selected[1..], "percentiles, {len}");
+        }
     }
 }

@@ -1,0 +1,197 @@
+//! Analysis: the statistics of `stats` applied to one level's samples —
+//! intervals and outliers per latency metric, the spread of throughputs
+//! between trials, validity warnings, and changes against another level.
+
+pub mod change;
+pub mod validity;
+
+use serde::{Serialize, Serializer};
+
+use crate::metrics::{LatencyMetric, LevelSamples};
+use crate::stats::{self, BootstrapConfig, Direction, Estimate, Estimates, Outliers, Sample};
+
+/// A metric that carries an interval and can be compared between runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Metric {
+    Latency(LatencyMetric),
+    OutputThroughput,
+    RequestThroughput,
+    TotalTokenThroughput,
+}
+
+impl Metric {
+    pub const ALL: [Metric; 7] = [
+        Metric::Latency(LatencyMetric::Ttft),
+        Metric::Latency(LatencyMetric::Tpot),
+        Metric::Latency(LatencyMetric::Itl),
+        Metric::Latency(LatencyMetric::E2el),
+        Metric::OutputThroughput,
+        Metric::RequestThroughput,
+        Metric::TotalTokenThroughput,
+    ];
+    pub const THROUGHPUTS: [Metric; 3] = [
+        Metric::OutputThroughput,
+        Metric::RequestThroughput,
+        Metric::TotalTokenThroughput,
+    ];
+
+    /// `ttft` .. `e2el`, `output_throughput`, `request_throughput`, `total_token_throughput`.
+    pub fn key(self) -> &'static str {
+        match self {
+            Metric::Latency(m) => m.key(),
+            Metric::OutputThroughput => "output_throughput",
+            Metric::RequestThroughput => "request_throughput",
+            Metric::TotalTokenThroughput => "total_token_throughput",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Metric> {
+        Self::ALL.into_iter().find(|m| m.key() == name)
+    }
+
+    /// What people read: "TTFT (ms)", "Output throughput (tok/s)".
+    pub fn label(self) -> String {
+        match self {
+            Metric::Latency(m) => format!("{m} (ms)"),
+            Metric::OutputThroughput => "Output throughput (tok/s)".into(),
+            Metric::RequestThroughput => "Request throughput (req/s)".into(),
+            Metric::TotalTokenThroughput => "Total token throughput (tok/s)".into(),
+        }
+    }
+
+    pub fn direction(self) -> Direction {
+        match self {
+            Metric::Latency(_) => Direction::LowerIsBetter,
+            _ => Direction::HigherIsBetter,
+        }
+    }
+
+    /// Latencies: one value per request (ITL: per request, grouped); throughputs: one per trial.
+    pub fn sample(self, level: &LevelSamples) -> Sample {
+        let per_trial = |f: fn(&crate::metrics::TrialThroughput) -> f64| {
+            Sample::new(level.trials.iter().map(f).collect())
+        };
+        match self {
+            Metric::Latency(m) => level.latencies.sample(m),
+            Metric::OutputThroughput => per_trial(|t| t.output_throughput),
+            Metric::RequestThroughput => per_trial(|t| t.request_throughput),
+            Metric::TotalTokenThroughput => per_trial(|t| t.total_token_throughput),
+        }
+    }
+}
+
+impl Serialize for Metric {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.key())
+    }
+}
+
+/// Intervals and outliers of one latency metric.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MetricStats {
+    /// Values (ITL: gaps) and resampling units (requests).
+    pub values: usize,
+    pub units: usize,
+    pub resamples: usize,
+    #[serde(flatten)]
+    pub estimates: Option<Estimates>,
+    pub outliers: Outliers,
+}
+
+/// How one throughput varied between trials.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Spread {
+    /// Mean over trials, with a bootstrap interval over trials.
+    pub mean: Estimate,
+    pub std: f64,
+    pub min: f64,
+    pub max: f64,
+    /// std / mean.
+    pub coefficient_of_variation: f64,
+    pub per_trial: Vec<f64>,
+}
+
+/// A level's statistics.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LevelAnalysis {
+    pub latencies: Vec<(LatencyMetric, MetricStats)>,
+    /// Empty with fewer than two trials.
+    pub spread: Vec<(Metric, Spread)>,
+    pub trials: usize,
+}
+
+impl LevelAnalysis {
+    pub fn latency(&self, metric: LatencyMetric) -> Option<&MetricStats> {
+        self.latencies
+            .iter()
+            .find(|(m, _)| *m == metric)
+            .map(|(_, s)| s)
+    }
+}
+
+/// Intervals for every latency metric, each on a seed of its own, computed
+/// in parallel; the spread of throughputs when there are several trials.
+pub fn analyze(level: &LevelSamples, config: &BootstrapConfig) -> LevelAnalysis {
+    let latencies = std::thread::scope(|scope| {
+        let handles: Vec<_> = LatencyMetric::ALL
+            .into_iter()
+            .enumerate()
+            .map(|(i, metric)| {
+                let config = config.reseeded(i as u64);
+                scope.spawn(move || {
+                    (
+                        metric,
+                        metric_stats(&level.latencies.sample(metric), &config),
+                    )
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("statistics do not panic"))
+            .collect()
+    });
+    let spread = if level.trials.len() < 2 {
+        Vec::new()
+    } else {
+        Metric::THROUGHPUTS
+            .into_iter()
+            .enumerate()
+            .map(|(i, m)| (m, spread(&m.sample(level), &config.reseeded(10 + i as u64))))
+            .collect()
+    };
+    LevelAnalysis {
+        latencies,
+        spread,
+        trials: level.trials.len(),
+    }
+}
+
+fn metric_stats(sample: &Sample, config: &BootstrapConfig) -> MetricStats {
+    MetricStats {
+        values: sample.values().len(),
+        units: sample.units(),
+        resamples: config.resamples_for(sample.values().len()),
+        estimates: stats::estimates(sample, config),
+        outliers: Outliers::classify(sample.values()),
+    }
+}
+
+/// Needs a non-empty sample.
+fn spread(sample: &Sample, config: &BootstrapConfig) -> Spread {
+    let values = sample.values();
+    let estimates = stats::estimates(sample, config).expect("two or more trials");
+    let summary = stats::Summary::of(values, &[]);
+    Spread {
+        mean: estimates.mean,
+        std: summary.std,
+        min: summary.min,
+        max: summary.max,
+        coefficient_of_variation: if summary.mean > 0.0 {
+            summary.std / summary.mean
+        } else {
+            0.0
+        },
+        per_trial: values.to_vec(),
+    }
+}

@@ -6,11 +6,15 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::analysis::change::CompareOptions;
+use crate::analysis::validity::ValidityRules;
+use crate::baseline::store;
 use crate::engine::{self, EngineOptions, SamplingParams};
 use crate::error::{usage, Error};
 use crate::metrics::Slos;
 use crate::report::LatencyMetric;
 use crate::schedule::RequestRate;
+use crate::stats::{BootstrapConfig, Thresholds};
 use crate::workload::random::RandomSpec;
 use crate::workload::shared_prefix::SharedPrefixSpec;
 use crate::workload::WorkloadSpec;
@@ -150,6 +154,46 @@ pub struct RunArgs {
     /// Result file name; with several levels, "-concurrencyN" goes before the extension.
     #[arg(long)]
     pub result_filename: Option<String>,
+
+    #[command(flatten)]
+    pub stats: StatsArgs,
+}
+
+/// Trials, validity and baselines of `run`.
+#[derive(Args, Debug)]
+pub struct StatsArgs {
+    /// Runs each level N times (a fresh schedule seed per trial, the same
+    /// workload) and reports the spread of throughputs between trials.
+    #[arg(long, default_value_t = 1)]
+    pub trials: usize,
+    /// Trials shorter than this many seconds are flagged in the warnings.
+    #[arg(long, default_value_t = 10.0)]
+    pub min_duration: f64,
+    /// Save each level's samples as baseline NAME under <result-dir>/baselines.
+    #[arg(long, value_name = "NAME")]
+    pub save_baseline: Option<String>,
+    /// Compare each level with baseline NAME and report the change per metric.
+    #[arg(long, value_name = "NAME")]
+    pub baseline: Option<String>,
+    #[command(flatten)]
+    pub comparison: ComparisonArgs,
+}
+
+/// How intervals and changes are computed.
+#[derive(Args, Debug)]
+pub struct ComparisonArgs {
+    /// Relative changes smaller than this are noise (0.02 is 2%).
+    #[arg(long, default_value_t = 0.02)]
+    pub noise_threshold: f64,
+    /// A change counts only with a p-value below this.
+    #[arg(long, default_value_t = 0.05)]
+    pub significance_level: f64,
+    /// Confidence level of every interval.
+    #[arg(long, default_value_t = 0.95)]
+    pub confidence_level: f64,
+    /// Bootstrap resamples per interval (large samples get fewer, never below 1000).
+    #[arg(long, default_value_t = 10_000)]
+    pub bootstrap_resamples: usize,
 }
 
 /// Parses the command line. Help and version end with exit code 0; errors
@@ -198,6 +242,18 @@ pub struct RunConfig {
     pub metric_percentiles: Vec<f64>,
     pub slos: Slos,
     pub output: OutputOptions,
+    pub stats: StatsOptions,
+}
+
+/// Trials, intervals, validity rules and baselines of a run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StatsOptions {
+    pub trials: usize,
+    pub validity: ValidityRules,
+    /// Bootstrap settings (seeded by `--seed`) and thresholds.
+    pub compare: CompareOptions,
+    pub save_baseline: Option<String>,
+    pub baseline: Option<String>,
 }
 
 impl RunConfig {
@@ -260,6 +316,7 @@ impl RunArgs {
                 top_k: self.top_k,
                 seed: Some(self.seed),
             },
+            stats: self.stats.options(self.seed)?,
             output: OutputOptions {
                 save_result: self.save_result,
                 save_detailed: self.save_detailed,
@@ -397,6 +454,61 @@ fn model_vocab_size(model: &Path) -> Option<u32> {
         .get("vocab_size")
         .or_else(|| config.get("pretrained_config")?.get("vocab_size"));
     vocab?.as_u64().map(|v| v as u32)
+}
+
+impl StatsArgs {
+    fn options(&self, seed: u64) -> Result<StatsOptions, Error> {
+        check(self.trials >= 1, "--trials must be at least 1")?;
+        check(
+            self.min_duration.is_finite() && self.min_duration >= 0.0,
+            "--min-duration must be a number of seconds >= 0",
+        )?;
+        for name in self.save_baseline.iter().chain(&self.baseline) {
+            store::check_name(name)?;
+        }
+        Ok(StatsOptions {
+            trials: self.trials,
+            validity: ValidityRules {
+                min_duration_s: self.min_duration,
+            },
+            compare: self.comparison.options(seed)?,
+            save_baseline: self.save_baseline.clone(),
+            baseline: self.baseline.clone(),
+        })
+    }
+}
+
+impl ComparisonArgs {
+    fn options(&self, seed: u64) -> Result<CompareOptions, Error> {
+        let fraction = |v: f64| v.is_finite() && v > 0.0 && v < 1.0;
+        check(
+            self.noise_threshold.is_finite() && (0.0..1.0).contains(&self.noise_threshold),
+            "--noise-threshold must be in [0, 1), e.g. 0.02 for 2%",
+        )?;
+        check(
+            fraction(self.significance_level),
+            "--significance-level must be in (0, 1), e.g. 0.05",
+        )?;
+        check(
+            fraction(self.confidence_level),
+            "--confidence-level must be in (0, 1), e.g. 0.95",
+        )?;
+        check(
+            self.bootstrap_resamples >= 100,
+            "--bootstrap-resamples must be at least 100",
+        )?;
+        Ok(CompareOptions {
+            bootstrap: BootstrapConfig {
+                resamples: self.bootstrap_resamples,
+                confidence_level: self.confidence_level,
+                seed,
+            },
+            thresholds: Thresholds {
+                noise: self.noise_threshold,
+                significance: self.significance_level,
+            },
+        })
+    }
 }
 
 fn check(ok: bool, message: &str) -> Result<(), Error> {

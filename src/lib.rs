@@ -4,6 +4,7 @@
 //! `workload -> schedule -> driver <-> engine -> records -> metrics -> stats -> report`.
 
 pub mod analysis;
+pub mod baseline;
 pub mod cli;
 pub mod driver;
 pub mod engine;

@@ -7,14 +7,19 @@ use std::sync::atomic::AtomicBool;
 use anyhow::Context;
 use serde_json::json;
 
+use crate::analysis::change::{compare_levels, MetricChange};
+use crate::analysis::{self, validity, LevelAnalysis, Metric};
+use crate::baseline::store::{self, SampleFile};
+use crate::baseline::{BenchmarkId, LATEST};
 use crate::cli::RunConfig;
 use crate::driver::{self, DriveOptions, RunOutcome};
 use crate::engine::{self, Engine, EngineInfo, RequestId};
 use crate::error::{usage, Error};
-use crate::metrics::RunSummary;
-use crate::records::{Discard, JsonlWriter, RecordSink};
+use crate::metrics::{LevelSamples, RunSummary};
+use crate::records::{Discard, JsonlWriter, RecordSink, RequestRecord};
 use crate::report::environment::Environment;
 use crate::report::result_json::{self, ResultContext};
+use crate::report::statistics::{self, BaselineChanges, LevelStatistics};
 use crate::report::terminal::{self, BlockContext};
 use crate::schedule::{RequestRate, Schedule, ScheduleSpec};
 use crate::workload::{self, WorkItem};
@@ -27,10 +32,13 @@ const WARMUP_SEED_SALT: u64 = 0x5741_524d_5550;
 pub fn run(config: &RunConfig, stop: &AtomicBool) -> Result<(), Error> {
     check_result_dir(config)?;
     let items = workload::build(&config.workload, config.num_prompts, config.seed)?;
+    let baselines = load_baselines(config)?;
     let mut engine = engine::open(&config.engine, &config.engine_options)?;
     let info = engine.describe();
     workload::check_limits(&items, info.max_model_len, info.vocab_size)?;
-    let result = Sweep::new(config, &info).run(engine.as_mut(), &items, stop);
+    let mut sweep = Sweep::new(config, &info);
+    sweep.baselines = baselines;
+    let result = sweep.run(engine.as_mut(), &items, stop);
     let shutdown = engine.shutdown();
     result?;
     shutdown.map_err(|e| Error::Engine(e.to_string()))
@@ -43,6 +51,27 @@ struct Sweep<'a> {
     date: String,
     percentiles: Vec<f64>,
     next_id: RequestId,
+    /// `--baseline`: one per level, in level order.
+    baselines: Vec<SampleFile>,
+}
+
+/// The trials of one level, as they ran.
+struct LevelRun {
+    concurrency: Option<usize>,
+    stem: String,
+    schedule_kind: &'static str,
+    trials: Vec<RunOutcome>,
+    detailed: Vec<PathBuf>,
+}
+
+impl LevelRun {
+    fn last(&self) -> &RunOutcome {
+        self.trials.last().expect("a level runs at least one trial")
+    }
+
+    fn records(&self) -> Vec<&[RequestRecord]> {
+        self.trials.iter().map(|t| t.records.as_slice()).collect()
+    }
 }
 
 impl<'a> Sweep<'a> {
@@ -58,6 +87,7 @@ impl<'a> Sweep<'a> {
             date: chrono::Local::now().format("%Y%m%d-%H%M%S").to_string(),
             percentiles,
             next_id: 0,
+            baselines: Vec::new(),
         }
     }
 
@@ -80,11 +110,12 @@ impl<'a> Sweep<'a> {
             engine
                 .reset_prefix_cache()
                 .map_err(|e| Error::Engine(e.to_string()))?;
-            let (summary, outcome) = self.run_level(engine, items, concurrency, stop)?;
-            summaries.push((concurrency, summary));
+            let run = self.run_trials(engine, items, concurrency, stop)?;
+            summaries.push((concurrency, self.report_level(&run, level, items.len())?));
+            let outcome = run.last();
             if outcome.interrupted || outcome.fatal_error.is_some() {
                 self.print_table(&summaries);
-                return Err(match outcome.fatal_error {
+                return Err(match &outcome.fatal_error {
                     Some(message) => Error::Engine(format!("engine failed mid-run: {message}")),
                     None => Error::Interrupted,
                 });
@@ -94,80 +125,253 @@ impl<'a> Sweep<'a> {
         Ok(())
     }
 
-    /// Runs one level, prints its block and writes its files.
-    fn run_level(
+    /// Runs `--trials` trials of one level, each on a fresh schedule seed,
+    /// stopping early on an interrupt or an engine failure.
+    fn run_trials(
         &mut self,
         engine: &mut dyn Engine,
         items: &[WorkItem],
         concurrency: Option<usize>,
         stop: &AtomicBool,
-    ) -> Result<(RunSummary, RunOutcome), Error> {
-        let spec = ScheduleSpec {
-            rate: self.config.rate,
-            burstiness: self.config.burstiness,
-            max_concurrency: concurrency,
+    ) -> Result<LevelRun, Error> {
+        let count = self.config.stats.trials;
+        let mut run = LevelRun {
+            concurrency,
+            stem: self.file_stem(concurrency),
+            schedule_kind: "",
+            trials: Vec::new(),
+            detailed: Vec::new(),
         };
-        let schedule = Schedule::build(&spec, items.len(), self.config.seed);
-        let stem = self.file_stem(concurrency);
-        let detailed = self
-            .config
-            .output
-            .save_detailed
-            .then(|| self.path(&stem, "requests.jsonl"));
-        let mut sink: Box<dyn RecordSink> = match &detailed {
+        for trial in 0..count {
+            if count > 1 {
+                eprintln!("  trial {}/{count}", trial + 1);
+            }
+            let spec = ScheduleSpec {
+                rate: self.config.rate,
+                burstiness: self.config.burstiness,
+                max_concurrency: concurrency,
+            };
+            let seed = self.config.seed.wrapping_add(trial as u64);
+            let schedule = Schedule::build(&spec, items.len(), seed);
+            run.schedule_kind = schedule.kind();
+            let detailed = self.config.output.save_detailed.then(|| {
+                let extension = match count {
+                    1 => "requests.jsonl".to_string(),
+                    _ => format!("trial{}.requests.jsonl", trial + 1),
+                };
+                self.path(&run.stem, &extension)
+            });
+            let outcome = self.run_trial(engine, items, &schedule, detailed.as_deref(), stop)?;
+            run.detailed.extend(detailed);
+            let stopped = outcome.interrupted || outcome.fatal_error.is_some();
+            run.trials.push(outcome);
+            if stopped {
+                break;
+            }
+        }
+        Ok(run)
+    }
+
+    fn run_trial(
+        &mut self,
+        engine: &mut dyn Engine,
+        items: &[WorkItem],
+        schedule: &Schedule,
+        detailed: Option<&Path>,
+        stop: &AtomicBool,
+    ) -> Result<RunOutcome, Error> {
+        let mut sink: Box<dyn RecordSink> = match detailed {
             Some(path) => Box::new(
                 JsonlWriter::create(path)
                     .with_context(|| format!("cannot create {}", path.display()))?,
             ),
             None => Box::new(Discard),
         };
-        let outcome = self.drive(engine, items, &schedule, sink.as_mut(), stop);
-        let summary = RunSummary::of(&outcome.records, &self.percentiles, &self.config.slos);
-        let mut warnings = Vec::new();
-        if let Some(error) = &outcome.sink_error {
-            warnings.push(format!("detailed records stopped: {error}"));
+        Ok(self.drive(engine, items, schedule, sink.as_mut(), stop))
+    }
+
+    /// Summarizes a level, prints its report and writes its files.
+    fn report_level(
+        &self,
+        run: &LevelRun,
+        level: usize,
+        items: usize,
+    ) -> Result<RunSummary, Error> {
+        let summary = RunSummary::of_trials(&run.records(), &self.percentiles, &self.config.slos);
+        let mut samples = LevelSamples::default();
+        for records in run.records() {
+            samples.add_trial(records);
         }
+        let options = &self.config.stats.compare;
+        let analysis = analysis::analyze(&samples, &options.bootstrap);
+        let changes = self
+            .baselines
+            .get(level)
+            .map(|base| compare_levels(&base.samples, &samples, &Metric::ALL, options));
+        let warnings = self.warnings(run, &samples);
+        self.print_level(run, &summary, &analysis, changes.as_deref());
+        for warning in &warnings {
+            eprintln!("warning: {warning}");
+        }
+        let id = self.benchmark_id(run.concurrency);
+        let stats = LevelStatistics {
+            benchmark: &id,
+            analysis: &analysis,
+            samples: &samples,
+            options,
+            baseline: changes.as_deref().map(|changes| BaselineChanges {
+                name: self.config.stats.baseline.as_deref().unwrap_or_default(),
+                file: self.baseline_file(&id),
+                changes,
+            }),
+        };
+        self.save_level(run, &summary, &stats, warnings, items)?;
+        Ok(summary)
+    }
+
+    fn print_level(
+        &self,
+        run: &LevelRun,
+        summary: &RunSummary,
+        analysis: &LevelAnalysis,
+        changes: Option<&[MetricChange]>,
+    ) {
+        let outcome = run.last();
         let block = BlockContext {
             engine: self.info,
-            schedule: schedule.kind(),
-            max_concurrency: concurrency,
+            schedule: run.schedule_kind,
+            max_concurrency: run.concurrency,
             metrics: &self.config.percentile_metrics,
             percentiles: &self.config.metric_percentiles,
             interrupted: outcome.interrupted,
             fatal_error: outcome.fatal_error.as_deref(),
         };
-        println!("{}", terminal::result_block(&summary, &block));
-        for warning in &warnings {
-            eprintln!("warning: {warning}");
+        println!("{}", terminal::result_block(summary, &block));
+        let options = &self.config.stats.compare;
+        println!(
+            "{}",
+            statistics::intervals_block(analysis, &options.bootstrap)
+        );
+        let trials = statistics::trials_block(analysis);
+        if !trials.is_empty() {
+            println!("{trials}");
         }
-        if self.config.output.save_result {
-            let context = ResultContext {
-                date: self.date.clone(),
-                engine: self.info,
-                model_id: &self.config.model_id(),
-                num_prompts: items.len(),
-                request_rate: self.config.rate,
-                burstiness: self.config.burstiness,
-                max_concurrency: concurrency,
-                schedule: schedule.kind(),
-                workload: json!(self.config.workload),
-                seed: self.config.seed,
-                num_warmups: self.config.num_warmups,
-                slos: &self.config.slos,
-                environment: &self.environment,
-                interrupted: outcome.interrupted,
-                fatal_error: outcome.fatal_error.as_deref(),
-                detailed_file: detailed.as_ref().map(|p| p.display().to_string()),
-                warnings,
+        if let (Some(changes), Some(name)) = (changes, &self.config.stats.baseline) {
+            let id = self.benchmark_id(run.concurrency);
+            let baseline = BaselineChanges {
+                name,
+                file: self.baseline_file(&id),
+                changes,
             };
-            let path = self.path(&stem, "json");
-            let text = serde_json::to_string_pretty(&result_json::to_json(&summary, &context))
-                .context("cannot serialize the result")?;
-            std::fs::write(&path, text + "\n")
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            eprintln!("saved {}", path.display());
+            println!("{}", statistics::change_block(&baseline, options));
         }
-        Ok((summary, outcome))
+    }
+
+    /// Detailed records that stopped, and the validity rules.
+    fn warnings(&self, run: &LevelRun, samples: &LevelSamples) -> Vec<String> {
+        let mut warnings: Vec<String> = run
+            .trials
+            .iter()
+            .filter_map(|t| t.sink_error.as_ref())
+            .map(|e| format!("detailed records stopped: {e}"))
+            .collect();
+        let shortest = samples
+            .trials
+            .iter()
+            .map(|t| t.duration_s)
+            .fold(f64::INFINITY, f64::min);
+        let highest = self.percentiles.last().copied().unwrap_or(99.0);
+        warnings.extend(validity::warnings(
+            samples.latencies.completed(),
+            highest,
+            shortest,
+            &self.config.stats.validity,
+        ));
+        warnings
+    }
+
+    /// The result JSON and samples file (`--save-result`), and the baselines.
+    fn save_level(
+        &self,
+        run: &LevelRun,
+        summary: &RunSummary,
+        stats: &LevelStatistics,
+        warnings: Vec<String>,
+        items: usize,
+    ) -> Result<(), Error> {
+        let sample_file = SampleFile {
+            format: store::FORMAT,
+            benchmark: stats.benchmark.clone(),
+            date: self.date.clone(),
+            engine: json!(self.info),
+            samples: stats.samples.clone(),
+        };
+        if self.writes_baselines() {
+            let estimates = statistics::statistics_json(stats.analysis, &stats.options.bootstrap);
+            let dir = &self.config.output.result_dir;
+            store::save_baseline(dir, LATEST, &sample_file, &estimates)?;
+            if let Some(name) = &self.config.stats.save_baseline {
+                let path = store::save_baseline(dir, name, &sample_file, &estimates)?;
+                eprintln!(
+                    "saved baseline '{name}' in {}",
+                    path.parent().unwrap_or(dir).display()
+                );
+            }
+        }
+        if !self.config.output.save_result {
+            return Ok(());
+        }
+        // In a subfolder, so that tools globbing `*.json` see result files only.
+        let samples_name = format!("samples/{}.json", run.stem);
+        sample_file.write(&self.config.output.result_dir.join(&samples_name))?;
+        let outcome = run.last();
+        let context = ResultContext {
+            date: self.date.clone(),
+            engine: self.info,
+            model_id: &self.config.model_id(),
+            num_prompts: items * run.trials.len(),
+            request_rate: self.config.rate,
+            burstiness: self.config.burstiness,
+            max_concurrency: run.concurrency,
+            schedule: run.schedule_kind,
+            workload: json!(self.config.workload),
+            seed: self.config.seed,
+            num_warmups: self.config.num_warmups,
+            slos: &self.config.slos,
+            environment: &self.environment,
+            interrupted: outcome.interrupted,
+            fatal_error: outcome.fatal_error.as_deref(),
+            detailed_file: run.detailed.first().map(|p| p.display().to_string()),
+            warnings,
+        };
+        let mut result = result_json::to_json(summary, &context);
+        statistics::add_to_json(&mut result, stats);
+        result["samples_file"] = samples_name.into();
+        result["num_prompts_per_trial"] = items.into();
+        if run.detailed.len() > 1 {
+            result["detailed_files"] = json!(run.detailed);
+        }
+        let path = self.path(&run.stem, "json");
+        let text = serde_json::to_string_pretty(&result).context("cannot serialize the result")?;
+        std::fs::write(&path, text + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        eprintln!("saved {}", path.display());
+        Ok(())
+    }
+
+    fn writes_baselines(&self) -> bool {
+        let (output, stats) = (&self.config.output, &self.config.stats);
+        output.save_result || stats.save_baseline.is_some() || stats.baseline.is_some()
+    }
+
+    fn benchmark_id(&self, concurrency: Option<usize>) -> BenchmarkId {
+        benchmark_id(self.config, concurrency)
+    }
+
+    fn baseline_file(&self, id: &BenchmarkId) -> String {
+        let name = self.config.stats.baseline.as_deref().unwrap_or(LATEST);
+        let path = store::baseline_path(&self.config.output.result_dir, id, name);
+        path.display().to_string()
     }
 
     fn drive(
@@ -253,10 +457,34 @@ impl<'a> Sweep<'a> {
     }
 }
 
+fn benchmark_id(config: &RunConfig, concurrency: Option<usize>) -> BenchmarkId {
+    BenchmarkId::new(
+        &config.engine,
+        &config.model_id(),
+        &config.workload,
+        config.rate,
+        config.burstiness,
+        concurrency,
+    )
+}
+
+/// `--baseline NAME` for every level, read before anything runs.
+fn load_baselines(config: &RunConfig) -> Result<Vec<SampleFile>, Error> {
+    let Some(name) = &config.stats.baseline else {
+        return Ok(Vec::new());
+    };
+    config
+        .concurrency_levels
+        .iter()
+        .map(|&c| store::load_baseline(&config.output.result_dir, &benchmark_id(config, c), name))
+        .collect()
+}
+
 /// Fails before anything runs when results could not be written.
 fn check_result_dir(config: &RunConfig) -> Result<(), Error> {
     let output = &config.output;
-    if !(output.save_result || output.save_detailed) {
+    let baselines = config.stats.save_baseline.is_some() || config.stats.baseline.is_some();
+    if !(output.save_result || output.save_detailed || baselines) {
         return Ok(());
     }
     if let Some(name) = &output.result_filename {

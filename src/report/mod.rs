@@ -4,6 +4,8 @@
 pub mod environment;
 pub mod result_json;
 pub mod speed_of_light;
+pub mod statistics;
+pub mod table;
 pub mod terminal;
 
 pub use crate::metrics::LatencyMetric;

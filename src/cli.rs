@@ -8,10 +8,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::analysis::change::CompareOptions;
 use crate::analysis::validity::ValidityRules;
+use crate::analysis::Metric;
+use crate::baseline::check::{Against, CheckConfig};
 use crate::baseline::store;
 use crate::engine::{self, EngineOptions, SamplingParams};
 use crate::error::{usage, Error};
 use crate::metrics::Slos;
+use crate::report::compare::CompareConfig;
 use crate::report::LatencyMetric;
 use crate::schedule::RequestRate;
 use crate::stats::{BootstrapConfig, Thresholds};
@@ -38,6 +41,12 @@ pub enum Command {
     /// Benchmark one engine over one or more concurrency levels.
     #[command(args_override_self = true)]
     Run(Box<RunArgs>),
+    /// Compare result files side by side: one table per concurrency level,
+    /// with intervals, speedups and verdicts against the first.
+    Compare(CompareArgs),
+    /// Regression gate: exit 1 when a watched metric regressed against a
+    /// baseline, 0 when none did, 2 on bad input. JSON summary on stdout.
+    Check(CheckArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -179,7 +188,7 @@ pub struct StatsArgs {
     pub comparison: ComparisonArgs,
 }
 
-/// How intervals and changes are computed.
+/// How intervals and changes are computed; shared by run, compare and check.
 #[derive(Args, Debug)]
 pub struct ComparisonArgs {
     /// Relative changes smaller than this are noise (0.02 is 2%).
@@ -194,6 +203,40 @@ pub struct ComparisonArgs {
     /// Bootstrap resamples per interval (large samples get fewer, never below 1000).
     #[arg(long, default_value_t = 10_000)]
     pub bootstrap_resamples: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct CompareArgs {
+    /// Result JSON files, or folders of them (one per sweep); the first is the reference.
+    #[arg(required = true, num_args = 2.., value_name = "RESULT")]
+    pub results: Vec<PathBuf>,
+    /// Print Markdown tables.
+    #[arg(long)]
+    pub markdown: bool,
+    #[command(flatten)]
+    pub comparison: ComparisonArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// Check against baseline NAME (saved with run --save-baseline NAME).
+    #[arg(long, value_name = "NAME", conflicts_with = "against")]
+    pub baseline: Option<String>,
+    /// Check against this base result file instead; repeatable.
+    #[arg(long, value_name = "RESULT.json")]
+    pub against: Vec<PathBuf>,
+    /// Result files to check; with --baseline and none given, the latest run
+    /// of every benchmark that has the baseline.
+    #[arg(value_name = "RESULT.json")]
+    pub results: Vec<PathBuf>,
+    /// Where baselines live (<result-dir>/baselines).
+    #[arg(long, default_value = "results")]
+    pub result_dir: PathBuf,
+    /// Metrics that fail the check when they regress.
+    #[arg(long, default_value = "ttft,tpot,itl,e2el,output_throughput")]
+    pub metrics: String,
+    #[command(flatten)]
+    pub comparison: ComparisonArgs,
 }
 
 /// Parses the command line. Help and version end with exit code 0; errors
@@ -507,6 +550,51 @@ impl ComparisonArgs {
                 noise: self.noise_threshold,
                 significance: self.significance_level,
             },
+        })
+    }
+}
+
+impl CompareArgs {
+    pub fn into_config(self) -> Result<CompareConfig, Error> {
+        Ok(CompareConfig {
+            options: self.comparison.options(0)?,
+            inputs: self.results,
+            markdown: self.markdown,
+        })
+    }
+}
+
+impl CheckArgs {
+    pub fn into_config(self) -> Result<CheckConfig, Error> {
+        let against = match self.baseline {
+            Some(name) => {
+                store::check_name(&name)?;
+                Against::Baseline {
+                    name,
+                    result_dir: self.result_dir,
+                }
+            }
+            None => {
+                check(
+                    !self.against.is_empty(),
+                    "check needs --baseline NAME or --against RESULT.json",
+                )?;
+                check(
+                    !self.results.is_empty(),
+                    "check --against needs the result files to check",
+                )?;
+                Against::Files(self.against)
+            }
+        };
+        Ok(CheckConfig {
+            against,
+            results: self.results,
+            metrics: parse_list(&self.metrics, "--metrics", |m| {
+                Metric::parse(m).ok_or_else(|| {
+                    format!("unknown metric '{m}' (use ttft, tpot, itl, e2el, output_throughput, request_throughput, total_token_throughput)")
+                })
+            })?,
+            options: self.comparison.options(0)?,
         })
     }
 }

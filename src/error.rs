@@ -14,6 +14,9 @@ pub enum Error {
     /// Ctrl-C; what was measured has been written, marked interrupted.
     #[error("interrupted: partial results were kept")]
     Interrupted,
+    /// `check` found a regression: exit code 1, the summary is on stdout.
+    #[error("{0}")]
+    Regressed(String),
     #[error(transparent)]
     Other(#[from] anyhow::Error),
 }
@@ -23,7 +26,7 @@ impl Error {
         match self {
             Error::Usage(_) => 2,
             Error::Interrupted => 130,
-            Error::Engine(_) | Error::Other(_) => 1,
+            Error::Engine(_) | Error::Regressed(_) | Error::Other(_) => 1,
         }
     }
 }

@@ -42,6 +42,12 @@ pub fn run_cli(args: impl IntoIterator<Item = OsString>) -> u8 {
         cli::Command::Run(args) => args
             .into_config()
             .and_then(|config| sweep::run(&config, &stop)),
+        cli::Command::Compare(args) => args
+            .into_config()
+            .and_then(|config| report::compare::run(&config)),
+        cli::Command::Check(args) => args
+            .into_config()
+            .and_then(|config| baseline::check::run(&config)),
     };
     match result {
         Ok(()) => 0,

@@ -6,7 +6,10 @@
 //! <result-dir>/baselines/<benchmark id>/new/samples.json      the latest run
 //! <result-dir>/baselines/<benchmark id>/<NAME>/samples.json   --save-baseline NAME
 //! ```
+//!
+//! `check` is the regression gate built on them.
 
+pub mod check;
 pub mod id;
 pub mod store;
 

@@ -1,6 +1,7 @@
 //! Reports: the terminal blocks, the result JSON, and the machine facts
 //! recorded beside every result.
 
+pub mod compare;
 pub mod environment;
 pub mod result_json;
 pub mod speed_of_light;

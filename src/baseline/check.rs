@@ -1,0 +1,214 @@
+//! `enginebench check`: the regression gate. Compares runs with a saved
+//! baseline (or with base result files), prints a JSON summary on stdout and
+//! ends with exit code 0 (nothing regressed), 1 (a watched metric regressed)
+//! or 2 (missing or bad files, mismatched benchmarks).
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Value};
+
+use super::store::{self, ResultFile, SampleFile, LATEST};
+use super::BenchmarkId;
+use crate::analysis::change::{compare_levels, CompareOptions, MetricChange};
+use crate::analysis::Metric;
+use crate::error::{usage, Error};
+use crate::metrics::LevelSamples;
+use crate::stats::Verdict;
+
+/// What to check new runs against.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Against {
+    /// Baseline NAME under `<result-dir>/baselines`.
+    Baseline { name: String, result_dir: PathBuf },
+    /// Base result files, matched to the new ones by benchmark id.
+    Files(Vec<PathBuf>),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct CheckConfig {
+    pub against: Against,
+    /// New result files; empty with a baseline: the latest run of every benchmark that has it.
+    pub results: Vec<PathBuf>,
+    pub metrics: Vec<Metric>,
+    pub options: CompareOptions,
+}
+
+/// One benchmark's base and new samples.
+struct Pair {
+    id: BenchmarkId,
+    base: LevelSamples,
+    new: LevelSamples,
+}
+
+pub fn run(config: &CheckConfig) -> Result<(), Error> {
+    let pairs = pairs(config)?;
+    let checked: Vec<(BenchmarkId, Vec<MetricChange>)> = pairs
+        .into_iter()
+        .map(|p| {
+            let changes = compare_levels(&p.base, &p.new, &config.metrics, &config.options);
+            (p.id, changes)
+        })
+        .collect();
+    let summary = summary(config, &checked);
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&summary).expect("JSON values serialize")
+    );
+    let regressed: Vec<String> = checked
+        .iter()
+        .flat_map(|(id, changes)| changes.iter().filter_map(move |c| regression(id, c)))
+        .collect();
+    match regressed.len() {
+        0 => Ok(()),
+        n => Err(Error::Regressed(format!(
+            "{n} watched metric(s) regressed: {}",
+            regressed.join("; ")
+        ))),
+    }
+}
+
+fn pairs(config: &CheckConfig) -> Result<Vec<Pair>, Error> {
+    match &config.against {
+        Against::Baseline { name, result_dir } if config.results.is_empty() => {
+            latest_runs(result_dir, name)
+        }
+        Against::Baseline { name, result_dir } => config
+            .results
+            .iter()
+            .map(|path| {
+                let new = ResultFile::read(path)?;
+                let base = store::load_baseline(result_dir, &new.benchmark, name)?;
+                Ok(Pair {
+                    id: new.benchmark,
+                    base: base.samples,
+                    new: new.samples,
+                })
+            })
+            .collect(),
+        Against::Files(bases) => against_files(bases, &config.results),
+    }
+}
+
+/// Every benchmark under `<result-dir>/baselines` that has baseline `name`,
+/// paired with its latest run.
+fn latest_runs(result_dir: &Path, name: &str) -> Result<Vec<Pair>, Error> {
+    let root = store::baselines_dir(result_dir);
+    let mut pairs = Vec::new();
+    for folder in benchmark_folders(&root) {
+        let base_path = folder.join(name).join("samples.json");
+        if !base_path.is_file() {
+            continue;
+        }
+        let base = SampleFile::read(&base_path)?;
+        let new = store::load_baseline(result_dir, &base.benchmark, LATEST).map_err(|_| {
+            usage(format!(
+                "{}: baseline '{name}' has no latest run to check beside it",
+                folder.display()
+            ))
+        })?;
+        pairs.push(Pair {
+            id: base.benchmark,
+            base: base.samples,
+            new: new.samples,
+        });
+    }
+    if pairs.is_empty() {
+        return Err(usage(format!(
+            "no baseline '{name}' under {} (save one with run --save-baseline {name})",
+            root.display()
+        )));
+    }
+    Ok(pairs)
+}
+
+fn benchmark_folders(root: &Path) -> Vec<PathBuf> {
+    let mut folders: Vec<PathBuf> = std::fs::read_dir(root)
+        .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    folders.retain(|p| p.is_dir());
+    folders.sort();
+    folders
+}
+
+fn against_files(bases: &[PathBuf], news: &[PathBuf]) -> Result<Vec<Pair>, Error> {
+    let bases = bases
+        .iter()
+        .map(|p| ResultFile::read(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    news.iter()
+        .map(|path| {
+            let new = ResultFile::read(path)?;
+            let base = bases.iter().find(|b| b.benchmark == new.benchmark);
+            let base = base.ok_or_else(|| {
+                usage(format!(
+                    "{}: no --against file measured the same benchmark ({})",
+                    path.display(),
+                    new.benchmark
+                ))
+            })?;
+            Ok(Pair {
+                id: new.benchmark,
+                base: base.samples.clone(),
+                new: new.samples,
+            })
+        })
+        .collect()
+}
+
+/// "sim/.../c4 tpot +9.3% [+9.0%, +9.6%] (p = 0.0001)" for a regression.
+fn regression(id: &BenchmarkId, change: &MetricChange) -> Option<String> {
+    let c = change.comparison.as_ref()?;
+    (c.verdict == Verdict::Regressed).then(|| {
+        let [lo, hi] = c.change.mean.interval();
+        format!(
+            "{id} {} {:+.1}% [{:+.1}%, {:+.1}%] (p = {:.4})",
+            change.metric.key(),
+            c.change.mean.point_estimate * 100.0,
+            lo * 100.0,
+            hi * 100.0,
+            c.p_value
+        )
+    })
+}
+
+fn summary(config: &CheckConfig, checked: &[(BenchmarkId, Vec<MetricChange>)]) -> Value {
+    let checks: Vec<Value> = checked
+        .iter()
+        .flat_map(|(id, changes)| changes.iter().map(move |c| check_entry(id, c)))
+        .collect();
+    let regressions = checks
+        .iter()
+        .filter(|c| c["verdict"] == "regressed")
+        .count();
+    let t = &config.options.thresholds;
+    json!({
+        "status": if regressions == 0 { "pass" } else { "regressed" },
+        "regressions": regressions,
+        "against": match &config.against {
+            Against::Baseline { name, .. } => json!({ "baseline": name }),
+            Against::Files(files) => json!({ "files": files }),
+        },
+        "noise_threshold": t.noise,
+        "significance_level": t.significance,
+        "confidence_level": config.options.bootstrap.confidence_level,
+        "checks": checks,
+    })
+}
+
+fn check_entry(id: &BenchmarkId, change: &MetricChange) -> Value {
+    let head = json!({ "benchmark": id.to_string(), "metric": change.metric.key() });
+    let rest = match (&change.comparison, &change.skipped) {
+        (Some(c), _) => json!({
+            "verdict": c.verdict.label().replace(' ', "_"),
+            "change": c.change.mean.point_estimate,
+            "ci": c.change.mean.interval(),
+            "p_value": c.p_value,
+        }),
+        (None, reason) => json!({ "verdict": "skipped", "reason": reason }),
+    };
+    let mut entry = head;
+    if let (Value::Object(entry), Value::Object(rest)) = (&mut entry, rest) {
+        entry.extend(rest);
+    }
+    entry
+}

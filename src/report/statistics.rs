@@ -40,10 +40,12 @@ pub fn change_text(e: &Estimate) -> String {
     format!("{} [{}, {}]", pct(e.point_estimate), pct(lo), pct(hi))
 }
 
+/// `low 0/24, high 8/88`: mild/severe counts below and above the fences.
 fn outliers_text(o: &Outliers) -> String {
-    let (low, high) = (o.low_mild + o.low_severe, o.high_mild + o.high_severe);
-    let severe = o.low_severe + o.high_severe;
-    format!("{low} low, {high} high ({severe} severe)")
+    format!(
+        "low {}/{}, high {}/{}",
+        o.low_mild, o.low_severe, o.high_mild, o.high_severe
+    )
 }
 
 /// Rows mean, median, p90, p99, outliers; a column per latency metric.
@@ -61,7 +63,7 @@ pub fn intervals_block(analysis: &LevelAnalysis, bootstrap: &BootstrapConfig) ->
         );
         table.rows.push(row);
     }
-    let mut outliers = vec!["outliers".to_string()];
+    let mut outliers = vec!["outliers (mild/severe)".to_string()];
     outliers.extend(
         analysis
             .latencies

@@ -100,12 +100,13 @@ fn latest_runs(result_dir: &Path, name: &str) -> Result<Vec<Pair>, Error> {
             continue;
         }
         let base = SampleFile::read(&base_path)?;
-        let new = store::load_baseline(result_dir, &base.benchmark, LATEST).map_err(|_| {
-            usage(format!(
-                "{}: baseline '{name}' has no latest run to check beside it",
+        if !folder.join(LATEST).join("samples.json").is_file() {
+            return Err(usage(format!(
+                "{}: baseline '{name}' has no latest run ('{LATEST}') to check beside it",
                 folder.display()
-            ))
-        })?;
+            )));
+        }
+        let new = store::load_baseline(result_dir, &base.benchmark, LATEST)?;
         pairs.push(Pair {
             id: base.benchmark,
             base: base.samples,

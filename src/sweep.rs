@@ -107,9 +107,6 @@ impl<'a> Sweep<'a> {
                 items.len(),
                 concurrency.map_or("unbounded".into(), |c| c.to_string())
             );
-            engine
-                .reset_prefix_cache()
-                .map_err(|e| Error::Engine(e.to_string()))?;
             let run = self.run_trials(engine, items, concurrency, stop)?;
             summaries.push((concurrency, self.report_level(&run, level, items.len())?));
             let outcome = run.last();
@@ -151,6 +148,10 @@ impl<'a> Sweep<'a> {
                 burstiness: self.config.burstiness,
                 max_concurrency: concurrency,
             };
+            // Trials repeat the same prompts: each starts cold, like each level.
+            engine
+                .reset_prefix_cache()
+                .map_err(|e| Error::Engine(e.to_string()))?;
             let seed = self.config.seed.wrapping_add(trial as u64);
             let schedule = Schedule::build(&spec, items.len(), seed);
             run.schedule_kind = schedule.kind();

@@ -9,8 +9,9 @@
 //! criterion asks for. Criterion's time per iteration is therefore the
 //! metric's mean over one level, and its statistics run over 10 levels.
 //! Criterion plans samples with the wall time of its warm-up call (one
-//! level); a pilot level sizes the measurement time so that it asks for 2
-//! iterations per sample, which keeps it from warning that samples are long.
+//! level); after a warm-up level, a pilot level sizes the measurement time so
+//! that it asks for 2 iterations per sample, which keeps it from warning that
+//! samples are long.
 //!
 //! Environment (all optional):
 //! - `ENGINEBENCH_BENCH_ENGINES`: engines to run, comma-separated, or `all`
@@ -241,7 +242,10 @@ fn engines_bench(c: &mut Criterion) {
 }
 
 fn bench_level(c: &mut Criterion, group: &str, bench: &mut Bench, benchmarking: bool) {
+    // A first level warms the engine up (kernels, caches, lazy imports) and is
+    // not measured; a second one times a level for the sampling plan.
     let pilot = benchmarking.then(|| {
+        bench.level();
         let start = Instant::now();
         bench.level();
         start.elapsed()

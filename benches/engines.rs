@@ -32,7 +32,7 @@ use enginebench::driver::{drive, DriveOptions};
 use enginebench::engine::{self, Engine, EngineOptions, RequestId};
 use enginebench::metrics::{RunSummary, Slos};
 use enginebench::records::Discard;
-use enginebench::schedule::{RequestRate, Schedule, ScheduleSpec};
+use enginebench::schedule::Schedule;
 use enginebench::workload::random::{generate, RandomSpec};
 use enginebench::workload::WorkItem;
 
@@ -98,16 +98,10 @@ struct Bench {
 impl Bench {
     /// Runs one closed-loop level of every item.
     fn level(&mut self) -> Level {
-        let spec = ScheduleSpec {
-            rate: RequestRate::Infinite,
-            burstiness: 1.0,
-            max_concurrency: Some(self.concurrency),
-        };
-        let schedule = Schedule::build(&spec, self.items.len(), 0);
+        let schedule = Schedule::all_at_once(self.items.len(), Some(self.concurrency));
         let options = DriveOptions {
-            ignore_eos: true,
-            sampling: Default::default(),
             id_base: self.next_id,
+            ..DriveOptions::ignoring_eos()
         };
         self.next_id += self.items.len() as RequestId;
         let stop = AtomicBool::new(false);

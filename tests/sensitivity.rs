@@ -24,7 +24,7 @@ use enginebench::driver::{drive, DriveOptions};
 use enginebench::engine::sim::{SimConfig, SimEngine};
 use enginebench::metrics::{LatencyMetric, LevelSamples};
 use enginebench::records::Discard;
-use enginebench::schedule::{RequestRate, Schedule, ScheduleSpec};
+use enginebench::schedule::Schedule;
 use enginebench::stats::{BootstrapConfig, Thresholds, Verdict};
 use enginebench::workload::random::{generate, RandomSpec};
 use rand::{Rng, SeedableRng};
@@ -57,17 +57,8 @@ fn trial(config: SimConfig, level: &mut LevelSamples) {
         prefix_len: 0,
     };
     let items = generate(&spec, REQUESTS, 7);
-    let schedule_spec = ScheduleSpec {
-        rate: RequestRate::Infinite,
-        burstiness: 1.0,
-        max_concurrency: Some(CONCURRENCY),
-    };
-    let schedule = Schedule::build(&schedule_spec, REQUESTS, 7);
-    let options = DriveOptions {
-        ignore_eos: true,
-        sampling: Default::default(),
-        id_base: 0,
-    };
+    let schedule = Schedule::all_at_once(REQUESTS, Some(CONCURRENCY));
+    let options = DriveOptions::ignoring_eos();
     let mut engine = SimEngine::new(config);
     let stop = AtomicBool::new(false);
     let outcome = drive(

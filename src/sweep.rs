@@ -400,12 +400,7 @@ impl<'a> Sweep<'a> {
         let seed = self.config.seed ^ WARMUP_SEED_SALT;
         let items = workload::build(&self.config.workload, self.config.num_warmups, seed)?;
         workload::check_limits(&items, self.info.max_model_len, self.info.vocab_size)?;
-        let spec = ScheduleSpec {
-            rate: RequestRate::Infinite,
-            burstiness: 1.0,
-            max_concurrency: self.config.concurrency_levels[0],
-        };
-        let schedule = Schedule::build(&spec, items.len(), seed);
+        let schedule = Schedule::all_at_once(items.len(), self.config.concurrency_levels[0]);
         eprintln!("warm-up: {} requests (not measured)", items.len());
         let outcome = self.drive(engine, &items, &schedule, &mut Discard, stop);
         match outcome.fatal_error {

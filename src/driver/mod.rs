@@ -61,6 +61,21 @@ impl DriveOptions {
     }
 }
 
+/// Told how a run is going, after each poll. The driver passes its own clock
+/// reading, so whoever draws progress needs no clock of its own.
+pub trait Progress {
+    /// `done` of `total` requests finished, `output_tokens` delivered so far,
+    /// `elapsed_ns` since the run started.
+    fn update(&mut self, done: usize, total: usize, output_tokens: u64, elapsed_ns: u64);
+}
+
+/// Progress that goes nowhere: tests and benches.
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn update(&mut self, _: usize, _: usize, _: u64, _: u64) {}
+}
+
 /// Everything one run measured.
 #[derive(Debug)]
 pub struct RunOutcome {
@@ -84,8 +99,29 @@ pub fn drive(
     sink: &mut dyn RecordSink,
     stop: &AtomicBool,
 ) -> RunOutcome {
+    drive_with_progress(
+        engine,
+        items,
+        schedule,
+        options,
+        sink,
+        stop,
+        &mut NoProgress,
+    )
+}
+
+/// [`drive`], telling `progress` how far the run got after every poll.
+pub fn drive_with_progress(
+    engine: &mut dyn Engine,
+    items: &[WorkItem],
+    schedule: &Schedule,
+    options: &DriveOptions,
+    sink: &mut dyn RecordSink,
+    stop: &AtomicBool,
+    progress: &mut dyn Progress,
+) -> RunOutcome {
     let mut run = Run::new(items, schedule, options, sink);
-    let result = run.drive(engine, stop);
+    let result = run.drive(engine, stop, progress);
     let interrupted = matches!(result, Ok(false));
     let fatal_error = result.err();
     if interrupted || fatal_error.is_some() {
@@ -113,6 +149,8 @@ struct Run<'a> {
     next: usize,
     in_flight: usize,
     done: usize,
+    /// Output tokens delivered so far, for progress.
+    delivered: u64,
     /// Closed loop: when each free slot became free (the first ones at t0).
     free_since: VecDeque<u64>,
 }
@@ -149,13 +187,19 @@ impl<'a> Run<'a> {
             next: 0,
             in_flight: 0,
             done: 0,
+            delivered: 0,
             free_since: VecDeque::from(vec![0; slots]),
         }
     }
 
     /// `Ok(true)` when every request is done, `Ok(false)` when interrupted,
     /// `Err` with the engine's message when it failed for the whole run.
-    fn drive(&mut self, engine: &mut dyn Engine, stop: &AtomicBool) -> Result<bool, String> {
+    fn drive(
+        &mut self,
+        engine: &mut dyn Engine,
+        stop: &AtomicBool,
+        progress: &mut dyn Progress,
+    ) -> Result<bool, String> {
         let mut events = Vec::new();
         while self.done < self.items.len() {
             if stop.load(Ordering::Relaxed) {
@@ -176,6 +220,7 @@ impl<'a> Run<'a> {
             for event in events.drain(..) {
                 self.apply(event, t_ns);
             }
+            progress.update(self.done, self.items.len(), self.delivered, t_ns);
             polled.map_err(fatal_message)?;
         }
         Ok(true)
@@ -252,6 +297,7 @@ impl<'a> Run<'a> {
                 // A bare "finished" carries no token and is no delivery (no ITL gap).
                 if tokens > 0 {
                     record.deliveries.push(Delivery { t_ns, tokens });
+                    self.delivered += u64::from(tokens);
                 }
                 (id, finished.then_some((Outcome::Completed, None)))
             }

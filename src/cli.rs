@@ -15,6 +15,8 @@ use crate::engine::{self, EngineOptions, SamplingParams};
 use crate::error::{usage, Error};
 use crate::metrics::Slos;
 use crate::report::compare::CompareConfig;
+use crate::report::env_command::EnvConfig;
+use crate::report::speed_of_light::level::GpuOptions;
 use crate::report::LatencyMetric;
 use crate::schedule::RequestRate;
 use crate::stats::{BootstrapConfig, Thresholds};
@@ -47,6 +49,37 @@ pub enum Command {
     /// Regression gate: exit 1 when a watched metric regressed against a
     /// baseline, 0 when none did, 2 on bad input. JSON summary on stdout.
     Check(CheckArgs),
+    /// The machine: OS, CPU, memory, GPUs (through the CUDA driver, when there
+    /// is one) and engine versions of the Python environment.
+    Env(EnvArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct EnvArgs {
+    /// Print JSON, as recorded in result files.
+    #[arg(long)]
+    pub json: bool,
+    /// Measure the GPU's copy bandwidth and bf16 matmul rate; exit 1 when
+    /// there is no GPU to measure.
+    #[arg(long)]
+    pub calibrate: bool,
+    /// Which GPU --calibrate measures.
+    #[arg(long, default_value_t = 0)]
+    pub device: usize,
+    /// Python interpreter of the engine environment (default: the active virtualenv).
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<PathBuf>,
+}
+
+impl EnvArgs {
+    pub fn into_config(self) -> EnvConfig {
+        EnvConfig {
+            json: self.json,
+            calibrate: self.calibrate,
+            device: self.device,
+            python: self.python,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -163,6 +196,24 @@ pub struct RunArgs {
     /// Result file name; with several levels, "-concurrencyN" goes before the extension.
     #[arg(long)]
     pub result_filename: Option<String>,
+    /// No progress bar: plain progress lines on stderr instead.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Also write plots and an HTML report next to the result files
+    /// (implies --save-result).
+    #[arg(long)]
+    pub report: bool,
+
+    /// GPU for the speed of light: H100-SXM, H100-PCIe, H200, A100-80GB,
+    /// A100-40GB, L40S, L4, A10G, B200 (default: the GPU found, if built in).
+    #[arg(long, value_name = "NAME")]
+    pub gpu: Option<String>,
+    /// Memory bandwidth in GB/s, overriding the GPU's.
+    #[arg(long, value_name = "GB/S")]
+    pub gpu_bandwidth: Option<f64>,
+    /// Peak dense bf16 TFLOP/s, overriding the GPU's.
+    #[arg(long, value_name = "TFLOP/S")]
+    pub gpu_flops: Option<f64>,
 
     #[command(flatten)]
     pub stats: StatsArgs,
@@ -264,6 +315,10 @@ pub struct OutputOptions {
     pub save_detailed: bool,
     pub result_dir: PathBuf,
     pub result_filename: Option<String>,
+    /// Plain progress lines instead of a bar.
+    pub quiet: bool,
+    /// Plots and an HTML report beside the results.
+    pub report: bool,
 }
 
 /// A run, every flag checked.
@@ -286,6 +341,8 @@ pub struct RunConfig {
     pub slos: Slos,
     pub output: OutputOptions,
     pub stats: StatsOptions,
+    /// The GPU the speed of light is computed for.
+    pub gpu: GpuOptions,
 }
 
 /// Trials, intervals, validity rules and baselines of a run.
@@ -360,11 +417,15 @@ impl RunArgs {
                 seed: Some(self.seed),
             },
             stats: self.stats.options(self.seed)?,
+            gpu: GpuOptions::parse(self.gpu.as_deref(), self.gpu_bandwidth, self.gpu_flops)
+                .map_err(usage)?,
             output: OutputOptions {
-                save_result: self.save_result,
+                save_result: self.save_result || self.report,
                 save_detailed: self.save_detailed,
                 result_dir: self.result_dir,
                 result_filename: self.result_filename,
+                quiet: self.quiet,
+                report: self.report,
             },
             engine: self.engine,
             num_prompts: self.num_prompts,

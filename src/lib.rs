@@ -48,6 +48,7 @@ pub fn run_cli(args: impl IntoIterator<Item = OsString>) -> u8 {
         cli::Command::Check(args) => args
             .into_config()
             .and_then(|config| baseline::check::run(&config)),
+        cli::Command::Env(args) => report::env_command::run(&args.into_config()),
     };
     match result {
         Ok(()) => 0,

@@ -12,13 +12,16 @@ use crate::analysis::{self, validity, LevelAnalysis, Metric};
 use crate::baseline::store::{self, SampleFile};
 use crate::baseline::{BenchmarkId, LATEST};
 use crate::cli::RunConfig;
-use crate::driver::{self, DriveOptions, RunOutcome};
+use crate::driver::{self, DriveOptions, NoProgress, Progress, RunOutcome};
 use crate::engine::{self, Engine, EngineInfo, RequestId};
 use crate::error::{usage, Error};
 use crate::metrics::{LevelSamples, RunSummary};
 use crate::records::{Discard, JsonlWriter, RecordSink, RequestRecord};
 use crate::report::environment::Environment;
+use crate::report::export::{self, LevelRow};
+use crate::report::progress::LevelProgress;
 use crate::report::result_json::{self, ResultContext};
+use crate::report::speed_of_light::level::{self as light, LevelSpeedOfLight, Setup};
 use crate::report::statistics::{self, BaselineChanges, LevelStatistics};
 use crate::report::terminal::{self, BlockContext};
 use crate::schedule::{RequestRate, Schedule, ScheduleSpec};
@@ -48,11 +51,15 @@ struct Sweep<'a> {
     config: &'a RunConfig,
     info: &'a EngineInfo,
     environment: Environment,
+    /// The model and GPU the speed of light is computed for, or why it is not.
+    light: Setup,
     date: String,
     percentiles: Vec<f64>,
     next_id: RequestId,
     /// `--baseline`: one per level, in level order.
     baselines: Vec<SampleFile>,
+    /// The finished levels, for the exports.
+    rows: Vec<LevelRow>,
 }
 
 /// The trials of one level, as they ran.
@@ -80,14 +87,26 @@ impl<'a> Sweep<'a> {
         percentiles.extend(&config.metric_percentiles);
         percentiles.sort_by(f64::total_cmp);
         percentiles.dedup();
+        let options = &config.engine_options;
+        let environment = Environment::detect(options.python.as_deref());
+        let detected: Vec<String> = environment.gpus.iter().map(|g| g.name.clone()).collect();
+        let light = Setup::resolve(
+            &config.gpu,
+            options.model.as_deref(),
+            &detected,
+            options.tensor_parallel_size,
+            info.simulated,
+        );
         Self {
             config,
             info,
-            environment: Environment::detect(),
+            environment,
+            light,
             date: chrono::Local::now().format("%Y%m%d-%H%M%S").to_string(),
             percentiles,
             next_id: 0,
             baselines: Vec::new(),
+            rows: Vec::new(),
         }
     }
 
@@ -107,8 +126,10 @@ impl<'a> Sweep<'a> {
                 items.len(),
                 concurrency.map_or("unbounded".into(), |c| c.to_string())
             );
-            let run = self.run_trials(engine, items, concurrency, stop)?;
-            summaries.push((concurrency, self.report_level(&run, level, items.len())?));
+            let run = self.run_trials(engine, items, concurrency, level, stop)?;
+            let summary = self.report_level(&run, level, items.len())?;
+            self.export_level(&run, &summary)?;
+            summaries.push((concurrency, summary));
             let outcome = run.last();
             if outcome.interrupted || outcome.fatal_error.is_some() {
                 self.print_table(&summaries);
@@ -129,6 +150,7 @@ impl<'a> Sweep<'a> {
         engine: &mut dyn Engine,
         items: &[WorkItem],
         concurrency: Option<usize>,
+        level: usize,
         stop: &AtomicBool,
     ) -> Result<LevelRun, Error> {
         let count = self.config.stats.trials;
@@ -162,7 +184,25 @@ impl<'a> Sweep<'a> {
                 };
                 self.path(&run.stem, &extension)
             });
-            let outcome = self.run_trial(engine, items, &schedule, detailed.as_deref(), stop)?;
+            let mut label = format!(
+                "level {}/{}",
+                level + 1,
+                self.config.concurrency_levels.len()
+            );
+            if count > 1 {
+                label += &format!(" trial {}/{count}", trial + 1);
+            }
+            let mut progress = LevelProgress::new(&label, items.len(), self.config.output.quiet);
+            let outcome = self.run_trial(
+                engine,
+                items,
+                &schedule,
+                detailed.as_deref(),
+                stop,
+                &mut progress,
+            );
+            progress.finish();
+            let outcome = outcome?;
             run.detailed.extend(detailed);
             let stopped = outcome.interrupted || outcome.fatal_error.is_some();
             run.trials.push(outcome);
@@ -180,6 +220,7 @@ impl<'a> Sweep<'a> {
         schedule: &Schedule,
         detailed: Option<&Path>,
         stop: &AtomicBool,
+        progress: &mut dyn Progress,
     ) -> Result<RunOutcome, Error> {
         let mut sink: Box<dyn RecordSink> = match detailed {
             Some(path) => Box::new(
@@ -188,7 +229,7 @@ impl<'a> Sweep<'a> {
             ),
             None => Box::new(Discard),
         };
-        Ok(self.drive(engine, items, schedule, sink.as_mut(), stop))
+        Ok(self.drive(engine, items, schedule, sink.as_mut(), stop, progress))
     }
 
     /// Summarizes a level, prints its report and writes its files.
@@ -211,6 +252,11 @@ impl<'a> Sweep<'a> {
             .map(|base| compare_levels(&base.samples, &samples, &Metric::ALL, options));
         let warnings = self.warnings(run, &samples);
         self.print_level(run, &summary, &analysis, changes.as_deref());
+        let light = match &self.light {
+            Setup::Ready(target) => light::for_level(target, &summary),
+            Setup::Skipped(_) => None,
+        };
+        println!("{}", light::block(&self.light, light.as_ref()));
         for warning in &warnings {
             eprintln!("warning: {warning}");
         }
@@ -226,7 +272,7 @@ impl<'a> Sweep<'a> {
                 changes,
             }),
         };
-        self.save_level(run, &summary, &stats, warnings, items)?;
+        self.save_level(run, &summary, &stats, light.as_ref(), warnings, items)?;
         Ok(summary)
     }
 
@@ -297,6 +343,7 @@ impl<'a> Sweep<'a> {
         run: &LevelRun,
         summary: &RunSummary,
         stats: &LevelStatistics,
+        light: Option<&LevelSpeedOfLight>,
         warnings: Vec<String>,
         items: usize,
     ) -> Result<(), Error> {
@@ -348,6 +395,7 @@ impl<'a> Sweep<'a> {
         let mut result = result_json::to_json(summary, &context);
         statistics::add_to_json(&mut result, stats);
         result["samples_file"] = samples_name.into();
+        result["speed_of_light"] = light::to_json(&self.light, light);
         result["num_prompts_per_trial"] = items.into();
         if run.detailed.len() > 1 {
             result["detailed_files"] = json!(run.detailed);
@@ -358,6 +406,44 @@ impl<'a> Sweep<'a> {
             .with_context(|| format!("cannot write {}", path.display()))?;
         eprintln!("saved {}", path.display());
         Ok(())
+    }
+
+    /// Adds the level to the CSV and Markdown tables and rewrites them
+    /// (`--save-result`), so a later failure keeps this level.
+    fn export_level(&mut self, run: &LevelRun, summary: &RunSummary) -> Result<(), Error> {
+        let outcome = run.last();
+        self.rows.push(LevelRow {
+            engine: self.info.name.clone(),
+            model: self.config.model_id(),
+            max_concurrency: run.concurrency,
+            request_rate: self.config.rate,
+            status: match (&outcome.fatal_error, outcome.interrupted) {
+                (Some(_), _) => "engine failed",
+                (None, true) => "interrupted",
+                (None, false) => "ok",
+            },
+            summary: summary.clone(),
+        });
+        if !self.config.output.save_result {
+            return Ok(());
+        }
+        let dir = &self.config.output.result_dir;
+        let written = export::write_all(dir, &self.sweep_stem(), &self.rows)?;
+        if self.rows.len() == 1 {
+            for path in written {
+                eprintln!("exporting to {}", path.display());
+            }
+        }
+        Ok(())
+    }
+
+    /// The name shared by the sweep's own files (exports, plots, HTML): the
+    /// level's file name without the level.
+    fn sweep_stem(&self) -> String {
+        match &self.config.output.result_filename {
+            Some(name) => name.strip_suffix(".json").unwrap_or(name).to_string(),
+            None => self.file_stem_of(None, false),
+        }
     }
 
     fn writes_baselines(&self) -> bool {
@@ -382,6 +468,7 @@ impl<'a> Sweep<'a> {
         schedule: &Schedule,
         sink: &mut dyn RecordSink,
         stop: &AtomicBool,
+        progress: &mut dyn Progress,
     ) -> RunOutcome {
         let options = DriveOptions {
             ignore_eos: self.config.ignore_eos,
@@ -389,7 +476,7 @@ impl<'a> Sweep<'a> {
             id_base: self.next_id,
         };
         self.next_id += items.len() as RequestId;
-        driver::drive(engine, items, schedule, &options, sink, stop)
+        driver::drive_with_progress(engine, items, schedule, &options, sink, stop, progress)
     }
 
     /// Runs `--num-warmups` requests at the first level's concurrency and discards them.
@@ -402,7 +489,14 @@ impl<'a> Sweep<'a> {
         workload::check_limits(&items, self.info.max_model_len, self.info.vocab_size)?;
         let schedule = Schedule::all_at_once(items.len(), self.config.concurrency_levels[0]);
         eprintln!("warm-up: {} requests (not measured)", items.len());
-        let outcome = self.drive(engine, &items, &schedule, &mut Discard, stop);
+        let outcome = self.drive(
+            engine,
+            &items,
+            &schedule,
+            &mut Discard,
+            stop,
+            &mut NoProgress,
+        );
         match outcome.fatal_error {
             Some(message) => Err(Error::Engine(format!(
                 "engine failed during warm-up: {message}"
@@ -421,6 +515,10 @@ impl<'a> Sweep<'a> {
     /// vLLM's naming: `{engine}-{rate}qps-concurrency{c}-{model}-{date}`, or
     /// `--result-filename`, with the level added when there are several.
     fn file_stem(&self, concurrency: Option<usize>) -> String {
+        self.file_stem_of(concurrency, true)
+    }
+
+    fn file_stem_of(&self, concurrency: Option<usize>, with_level: bool) -> String {
         let level = concurrency.map_or("unbounded".into(), |c| c.to_string());
         match &self.config.output.result_filename {
             Some(name) => {
@@ -437,8 +535,12 @@ impl<'a> Sweep<'a> {
                     RequestRate::PerSecond(r) => format!("{r}"),
                 };
                 let model = self.config.model_id().replace(['/', ' '], "_");
+                let level = match with_level {
+                    true => format!("-concurrency{level}"),
+                    false => String::new(),
+                };
                 format!(
-                    "{}-{rate}qps-concurrency{level}-{model}-{}",
+                    "{}-{rate}qps{level}-{model}-{}",
                     self.config.engine, self.date
                 )
             }

@@ -2,7 +2,11 @@
 //! recorded beside every result.
 
 pub mod compare;
+pub mod env_command;
 pub mod environment;
+pub mod export;
+pub mod gpu;
+pub mod progress;
 pub mod result_json;
 pub mod speed_of_light;
 pub mod statistics;

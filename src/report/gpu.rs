@@ -1,0 +1,234 @@
+//! GPUs through the CUDA driver, loaded at run time (cudarc's dynamic loading),
+//! so the binary starts on machines without CUDA and says so instead of failing.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+
+use cudarc::driver::sys::CUdevice_attribute as Attribute;
+use cudarc::driver::{CudaContext, CudaStream};
+use serde::Serialize;
+
+/// What `env` and the result files say when there is no driver.
+pub const NO_DRIVER: &str = "no CUDA driver found (libcuda.so could not be loaded)";
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GpuInfo {
+    pub index: usize,
+    pub name: String,
+    pub memory_gib: f64,
+    pub compute_capability: String,
+    pub sm_clock_mhz: Option<u32>,
+    pub memory_clock_mhz: Option<u32>,
+    pub memory_bus_width_bits: Option<u32>,
+}
+
+/// The GPUs found, or why none were.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct GpuProbe {
+    pub gpus: Vec<GpuInfo>,
+    /// The CUDA version the driver supports, e.g. "12.8".
+    pub cuda_driver_version: Option<String>,
+    /// The kernel module's version line, from /proc/driver/nvidia/version.
+    pub nvidia_driver: Option<String>,
+    pub note: Option<String>,
+}
+
+/// Looks for GPUs; never panics, whatever the machine has.
+pub fn probe() -> GpuProbe {
+    let nvidia_driver = std::fs::read_to_string("/proc/driver/nvidia/version")
+        .ok()
+        .and_then(|text| text.lines().next().map(|l| l.trim().to_string()));
+    // SAFETY: only tries to open the library; nothing is called through it.
+    if !unsafe { cudarc::driver::sys::is_culib_present() } {
+        return GpuProbe {
+            nvidia_driver,
+            note: Some(NO_DRIVER.into()),
+            ..GpuProbe::default()
+        };
+    }
+    // cudarc panics when a symbol is missing (a driver older than its bindings).
+    match catch_unwind(AssertUnwindSafe(probe_driver)) {
+        Ok(Ok(mut found)) => {
+            found.nvidia_driver = nvidia_driver;
+            found
+        }
+        Ok(Err(e)) => GpuProbe {
+            nvidia_driver,
+            note: Some(format!("CUDA driver found, but: {e}")),
+            ..GpuProbe::default()
+        },
+        Err(_) => GpuProbe {
+            nvidia_driver,
+            note: Some("CUDA driver found, but too old for this build's bindings".into()),
+            ..GpuProbe::default()
+        },
+    }
+}
+
+fn probe_driver() -> Result<GpuProbe, String> {
+    cudarc::driver::result::init().map_err(|e| e.to_string())?;
+    let mut version = 0;
+    // SAFETY: writes one int.
+    unsafe { cudarc::driver::sys::cuDriverGetVersion(&mut version) }
+        .result()
+        .map_err(|e| e.to_string())?;
+    let count = CudaContext::device_count().map_err(|e| e.to_string())?;
+    let gpus = (0..count.max(0) as usize)
+        .map(describe)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(GpuProbe {
+        note: gpus
+            .is_empty()
+            .then(|| "CUDA driver found, but no GPU".into()),
+        gpus,
+        cuda_driver_version: Some(format!("{}.{}", version / 1000, version % 1000 / 10)),
+        nvidia_driver: None,
+    })
+}
+
+fn describe(index: usize) -> Result<GpuInfo, String> {
+    let ctx = CudaContext::new(index).map_err(|e| e.to_string())?;
+    let text = |e: cudarc::driver::DriverError| e.to_string();
+    let (major, minor) = ctx.compute_capability().map_err(text)?;
+    // Clocks are reported in kHz.
+    let mhz = |a: Attribute| ctx.attribute(a).ok().map(|khz| (khz / 1000) as u32);
+    Ok(GpuInfo {
+        index,
+        name: ctx.name().map_err(text)?,
+        memory_gib: ctx.total_mem().map_err(text)? as f64 / (1u64 << 30) as f64,
+        compute_capability: format!("{major}.{minor}"),
+        sm_clock_mhz: mhz(Attribute::CU_DEVICE_ATTRIBUTE_CLOCK_RATE),
+        memory_clock_mhz: mhz(Attribute::CU_DEVICE_ATTRIBUTE_MEMORY_CLOCK_RATE),
+        memory_bus_width_bits: ctx
+            .attribute(Attribute::CU_DEVICE_ATTRIBUTE_GLOBAL_MEMORY_BUS_WIDTH)
+            .ok()
+            .map(|b| b as u32),
+    })
+}
+
+/// What `env --calibrate` measured on one GPU.
+#[derive(Clone, Debug, Serialize)]
+pub struct Calibration {
+    pub gpu: String,
+    /// Device-to-device copy: bytes read plus bytes written, per second.
+    pub copy_bandwidth_bytes_per_s: f64,
+    /// A large bf16 matrix multiply through cuBLAS, when cuBLAS loads.
+    pub matmul_bf16_flops: Option<f64>,
+    pub matmul_note: Option<String>,
+}
+
+/// Bytes copied per repetition: large enough to leave every cache behind.
+const COPY_BYTES: usize = 1 << 30;
+const COPY_REPEATS: usize = 20;
+/// Square matrices of this size: large enough to reach peak on current GPUs.
+const MATMUL_N: usize = 8192;
+const MATMUL_REPEATS: usize = 10;
+
+/// Measures GPU `index`; `Err` says why it could not (no driver, no GPU).
+pub fn calibrate(index: usize) -> Result<Calibration, String> {
+    let found = probe();
+    let Some(gpu) = found.gpus.get(index) else {
+        return Err(found.note.unwrap_or_else(|| format!("no GPU {index}")));
+    };
+    let name = gpu.name.clone();
+    match catch_unwind(AssertUnwindSafe(|| measure(index, name))) {
+        Ok(result) => result,
+        Err(_) => Err("the CUDA driver failed during calibration".into()),
+    }
+}
+
+fn measure(index: usize, gpu: String) -> Result<Calibration, String> {
+    let text = |e: cudarc::driver::DriverError| e.to_string();
+    let ctx = CudaContext::new(index).map_err(text)?;
+    let stream = ctx.default_stream();
+    let src = stream.alloc_zeros::<u8>(COPY_BYTES).map_err(text)?;
+    let mut dst = stream.alloc_zeros::<u8>(COPY_BYTES).map_err(text)?;
+    stream.memcpy_dtod(&src, &mut dst).map_err(text)?; // warm-up
+    let seconds = timed(&ctx, &stream, || {
+        for _ in 0..COPY_REPEATS {
+            stream.memcpy_dtod(&src, &mut dst).map_err(text)?;
+        }
+        Ok(())
+    })?;
+    let copied = 2.0 * COPY_BYTES as f64 * COPY_REPEATS as f64;
+    drop((src, dst));
+    let (matmul_bf16_flops, matmul_note) = match matmul(&ctx, &stream) {
+        Ok(flops) => (Some(flops), None),
+        Err(why) => (None, Some(why)),
+    };
+    Ok(Calibration {
+        gpu,
+        copy_bandwidth_bytes_per_s: copied / seconds,
+        matmul_bf16_flops,
+        matmul_note,
+    })
+}
+
+/// Seconds `work` takes on the GPU, between two CUDA events.
+fn timed(
+    ctx: &Arc<CudaContext>,
+    stream: &Arc<CudaStream>,
+    work: impl FnOnce() -> Result<(), String>,
+) -> Result<f64, String> {
+    let text = |e: cudarc::driver::DriverError| e.to_string();
+    let flags = Some(cudarc::driver::sys::CUevent_flags::CU_EVENT_DEFAULT);
+    let start = ctx.new_event(flags).map_err(text)?;
+    let end = ctx.new_event(flags).map_err(text)?;
+    start.record(stream).map_err(text)?;
+    work()?;
+    end.record(stream).map_err(text)?;
+    Ok(f64::from(start.elapsed_ms(&end).map_err(text)?) / 1e3)
+}
+
+fn matmul(ctx: &Arc<CudaContext>, stream: &Arc<CudaStream>) -> Result<f64, String> {
+    use cudarc::cublas::{sys::cublasOperation_t as Op, CudaBlas, Gemm, GemmConfig};
+    use half::bf16;
+    // SAFETY: only tries to open the library.
+    if !unsafe { cudarc::cublas::sys::is_culib_present() } {
+        return Err("cuBLAS not found: matmul skipped".into());
+    }
+    let text = |e: cudarc::driver::DriverError| e.to_string();
+    let blas = CudaBlas::new(stream.clone()).map_err(|e| e.to_string())?;
+    let n = MATMUL_N;
+    let a = stream.alloc_zeros::<bf16>(n * n).map_err(text)?;
+    let b = stream.alloc_zeros::<bf16>(n * n).map_err(text)?;
+    let mut c = stream.alloc_zeros::<bf16>(n * n).map_err(text)?;
+    let cfg = GemmConfig {
+        transa: Op::CUBLAS_OP_N,
+        transb: Op::CUBLAS_OP_N,
+        m: n as i32,
+        n: n as i32,
+        k: n as i32,
+        alpha: bf16::ONE,
+        lda: n as i32,
+        ldb: n as i32,
+        beta: bf16::ZERO,
+        ldc: n as i32,
+    };
+    let mut run = || {
+        // SAFETY: a, b and c hold n x n elements, as cfg says.
+        unsafe { blas.gemm(cfg, &a, &b, &mut c) }.map_err(|e| e.to_string())
+    };
+    run()?; // warm-up: picks the kernel
+    let seconds = timed(ctx, stream, || {
+        for _ in 0..MATMUL_REPEATS {
+            run()?;
+        }
+        Ok(())
+    })?;
+    let flops = 2.0 * (n as f64).powi(3) * MATMUL_REPEATS as f64;
+    Ok(flops / seconds)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probing_never_panics_and_explains_an_empty_answer() {
+        let found = probe();
+        if found.gpus.is_empty() {
+            assert!(found.note.is_some(), "{found:?}");
+        }
+    }
+}

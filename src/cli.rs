@@ -16,6 +16,8 @@ use crate::error::{usage, Error};
 use crate::metrics::Slos;
 use crate::report::compare::CompareConfig;
 use crate::report::env_command::EnvConfig;
+use crate::report::plot::Format;
+use crate::report::report_command::PlotConfig;
 use crate::report::speed_of_light::level::GpuOptions;
 use crate::report::LatencyMetric;
 use crate::schedule::RequestRate;
@@ -52,6 +54,64 @@ pub enum Command {
     /// The machine: OS, CPU, memory, GPUs (through the CUDA driver, when there
     /// is one) and engine versions of the Python environment.
     Env(EnvArgs),
+    /// Plots of result files: each metric against concurrency with a line
+    /// per sweep, latency CDFs, a timeline of one run.
+    Plot(PlotArgs),
+    /// One self-contained HTML page of result files: tables, plots, engine,
+    /// environment, speed of light and verdicts against a baseline.
+    Report(PlotArgs),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PlotFormat {
+    Svg,
+    Png,
+}
+
+#[derive(Args, Debug)]
+pub struct PlotArgs {
+    /// Result JSON files, or folders of them.
+    #[arg(required = true, value_name = "RESULT")]
+    pub results: Vec<PathBuf>,
+    /// Where the files go (default: the first result's folder).
+    #[arg(short, long, value_name = "DIR")]
+    pub output: Option<PathBuf>,
+    /// File format of the plots; repeatable (default: svg and png).
+    #[arg(long, value_enum)]
+    pub format: Vec<PlotFormat>,
+    /// The files' names start with this.
+    #[arg(long, default_value = "enginebench")]
+    pub name: String,
+}
+
+impl PlotArgs {
+    pub fn into_config(self) -> PlotConfig {
+        let output = self.output.unwrap_or_else(|| {
+            let first = &self.results[0];
+            match first.is_dir() {
+                true => first.clone(),
+                false => first.parent().map(Path::to_path_buf).unwrap_or_default(),
+            }
+        });
+        let mut formats: Vec<Format> = self
+            .format
+            .iter()
+            .map(|f| match f {
+                PlotFormat::Svg => Format::Svg,
+                PlotFormat::Png => Format::Png,
+            })
+            .collect();
+        if formats.is_empty() {
+            formats = vec![Format::Svg, Format::Png];
+        }
+        formats.dedup();
+        PlotConfig {
+            inputs: self.results,
+            output,
+            formats,
+            name: self.name,
+        }
+    }
 }
 
 #[derive(Args, Debug)]

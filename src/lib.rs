@@ -49,6 +49,8 @@ pub fn run_cli(args: impl IntoIterator<Item = OsString>) -> u8 {
             .into_config()
             .and_then(|config| baseline::check::run(&config)),
         cli::Command::Env(args) => report::env_command::run(&args.into_config()),
+        cli::Command::Plot(args) => report::report_command::plot(&args.into_config()),
+        cli::Command::Report(args) => report::report_command::html(&args.into_config()),
     };
     match result {
         Ok(()) => 0,

@@ -1,0 +1,242 @@
+//! What the plots show, read from saved result files: one series per sweep
+//! (engine, model and start time), one point per level.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::baseline::store::ResultFile;
+use crate::error::{usage, Error};
+use crate::metrics::LatencyMetric;
+use crate::records::{read_jsonl, RequestRecord};
+
+/// A value with its confidence interval (`lo == hi` when there is none).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Point {
+    pub x: f64,
+    pub y: f64,
+    pub lo: f64,
+    pub hi: f64,
+}
+
+/// What a sweep's levels differ in.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum XAxis {
+    Concurrency,
+    RequestRate,
+}
+
+impl XAxis {
+    pub fn label(self) -> &'static str {
+        match self {
+            XAxis::Concurrency => "max concurrency",
+            XAxis::RequestRate => "request rate (req/s)",
+        }
+    }
+}
+
+/// One sweep: its levels in x order.
+#[derive(Clone, Debug)]
+pub struct Series {
+    pub label: String,
+    pub levels: Vec<ResultFile>,
+}
+
+/// The charts' y values: the four latencies and output throughput.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum YMetric {
+    Latency(LatencyMetric),
+    OutputThroughput,
+}
+
+impl YMetric {
+    pub const ALL: [YMetric; 5] = [
+        YMetric::Latency(LatencyMetric::Ttft),
+        YMetric::Latency(LatencyMetric::Tpot),
+        YMetric::Latency(LatencyMetric::Itl),
+        YMetric::Latency(LatencyMetric::E2el),
+        YMetric::OutputThroughput,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            YMetric::Latency(m) => m.key(),
+            YMetric::OutputThroughput => "output_throughput",
+        }
+    }
+
+    pub fn title(self) -> String {
+        match self {
+            YMetric::Latency(m) => format!("Mean {m} (ms)"),
+            YMetric::OutputThroughput => "Output throughput (tok/s)".into(),
+        }
+    }
+}
+
+/// Reads result files (or folders of them) and groups them into series.
+pub fn load(inputs: &[PathBuf]) -> Result<(Vec<Series>, XAxis), Error> {
+    let mut groups: BTreeMap<(String, String, String), Vec<ResultFile>> = BTreeMap::new();
+    for input in inputs {
+        for path in result_files(input)? {
+            let result = ResultFile::read(&path)?;
+            let text = |key: &str| result.json[key].as_str().unwrap_or("").to_string();
+            let key = (
+                result.benchmark.engine.clone(),
+                result.benchmark.model.clone(),
+                text("date"),
+            );
+            groups.entry(key).or_default().push(result);
+        }
+    }
+    let axis = match groups
+        .values()
+        .flatten()
+        .all(|r| r.max_concurrency.is_some())
+    {
+        true => XAxis::Concurrency,
+        false => XAxis::RequestRate,
+    };
+    // The date only where two sweeps of one engine and model would look alike.
+    let mut count: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for (engine, model, _) in groups.keys() {
+        *count.entry((engine.clone(), model.clone())).or_default() += 1;
+    }
+    let series = groups
+        .into_iter()
+        .map(|((engine, model, date), mut levels)| {
+            levels.sort_by(|a, b| x_of(a, axis).total_cmp(&x_of(b, axis)));
+            let mut label = format!("{engine} ({model})");
+            if count[&(engine, model)] > 1 {
+                label += &format!(" {date}");
+            }
+            Series { label, levels }
+        })
+        .collect();
+    Ok((series, axis))
+}
+
+/// The input itself, or the result files in a folder.
+fn result_files(input: &Path) -> Result<Vec<PathBuf>, Error> {
+    if !input.is_dir() {
+        return Ok(vec![input.to_path_buf()]);
+    }
+    let entries = std::fs::read_dir(input)
+        .map_err(|e| usage(format!("cannot read {}: {e}", input.display())))?;
+    let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    files.retain(|p| p.extension().is_some_and(|e| e == "json") && p.is_file());
+    files.sort();
+    if files.is_empty() {
+        return Err(usage(format!("{}: holds no result files", input.display())));
+    }
+    Ok(files)
+}
+
+/// A level's x: its concurrency, else its request rate (unbounded: 0).
+pub fn x_of(result: &ResultFile, axis: XAxis) -> f64 {
+    match axis {
+        XAxis::Concurrency => result.max_concurrency.unwrap_or(0) as f64,
+        XAxis::RequestRate => result.json["request_rate"].as_f64().unwrap_or(0.0),
+    }
+}
+
+/// The mean of `metric` at each level, with its interval from the result file.
+pub fn points(series: &Series, metric: YMetric, axis: XAxis) -> Vec<Point> {
+    series
+        .levels
+        .iter()
+        .filter_map(|r| {
+            let x = x_of(r, axis);
+            let estimate = match metric {
+                YMetric::Latency(m) => &r.json["statistics"][format!("{}_ms", m.key())]["mean"],
+                YMetric::OutputThroughput => {
+                    &r.json["throughput_spread"]["output_throughput"]["mean"]
+                }
+            };
+            match estimate_of(estimate) {
+                Some((y, lo, hi)) => Some(Point { x, y, lo, hi }),
+                None if metric == YMetric::OutputThroughput => {
+                    let y = r.json["output_throughput"].as_f64()?;
+                    Some(Point { x, y, lo: y, hi: y })
+                }
+                None => None,
+            }
+        })
+        .collect()
+}
+
+fn estimate_of(e: &Value) -> Option<(f64, f64, f64)> {
+    let interval = &e["confidence_interval"];
+    Some((
+        e["point_estimate"].as_f64()?,
+        interval["lower_bound"].as_f64()?,
+        interval["upper_bound"].as_f64()?,
+    ))
+}
+
+/// A level's latencies, sorted, for its CDF.
+pub fn sorted_latencies(result: &ResultFile, metric: LatencyMetric) -> Vec<f64> {
+    let l = &result.samples.latencies;
+    let mut values = match metric {
+        LatencyMetric::Ttft => l.ttft_ms.clone(),
+        LatencyMetric::Tpot => l.tpot_ms.clone(),
+        LatencyMetric::Itl => l.itl_ms.iter().flatten().copied().collect(),
+        LatencyMetric::E2el => l.e2el_ms.clone(),
+    };
+    values.sort_by(f64::total_cmp);
+    values
+}
+
+/// The detailed records of a level, when it saved them.
+pub fn records(result: &ResultFile) -> Option<Vec<RequestRecord>> {
+    let detailed = result.json["detailed_file"].as_str()?;
+    let dir = result.path.parent().unwrap_or(Path::new("."));
+    let name = Path::new(detailed).file_name()?;
+    read_jsonl(Path::new(detailed))
+        .or_else(|_| read_jsonl(&dir.join(name)))
+        .ok()
+}
+
+/// Requests in flight and output tokens per second over a run, in bins.
+pub struct Timeline {
+    /// Bin start, seconds since the first scheduled request.
+    pub t_s: Vec<f64>,
+    pub in_flight: Vec<f64>,
+    pub tokens_per_s: Vec<f64>,
+}
+
+const TIMELINE_BINS: usize = 100;
+
+pub fn timeline(records: &[RequestRecord]) -> Option<Timeline> {
+    let submitted: Vec<&RequestRecord> = records
+        .iter()
+        .filter(|r| r.submitted_ns.is_some())
+        .collect();
+    let start = submitted.iter().map(|r| r.scheduled_ns).min()?;
+    let end = submitted.iter().filter_map(|r| r.finished_ns).max()?;
+    let span = end.checked_sub(start).filter(|&s| s > 0)? as f64;
+    let width = span / TIMELINE_BINS as f64;
+    let bin = |t: u64| (((t.saturating_sub(start)) as f64 / width) as usize).min(TIMELINE_BINS - 1);
+    let mut tokens = vec![0.0; TIMELINE_BINS];
+    let mut busy_ns = vec![0.0; TIMELINE_BINS];
+    for r in &submitted {
+        for d in &r.deliveries {
+            tokens[bin(d.t_ns)] += f64::from(d.tokens);
+        }
+        // Time in flight, spread over the bins it covers: mean in flight per bin.
+        let (from, to) = (
+            r.submitted_ns.unwrap_or(start),
+            r.finished_ns.unwrap_or(end),
+        );
+        for (i, busy) in busy_ns.iter_mut().enumerate() {
+            let lo = start as f64 + i as f64 * width;
+            let overlap = (to as f64).min(lo + width) - (from as f64).max(lo);
+            *busy += overlap.max(0.0);
+        }
+    }
+    Some(Timeline {
+        t_s: (0..TIMELINE_BINS).map(|i| i as f64 * width / 1e9).collect(),
+        in_flight: busy_ns.iter().map(|b| b / width).collect(),
+        tokens_per_s: tokens.iter().map(|t| t / (width / 1e9)).collect(),
+    })
+}

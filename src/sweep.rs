@@ -19,7 +19,9 @@ use crate::metrics::{LevelSamples, RunSummary};
 use crate::records::{Discard, JsonlWriter, RecordSink, RequestRecord};
 use crate::report::environment::Environment;
 use crate::report::export::{self, LevelRow};
+use crate::report::plot::Format;
 use crate::report::progress::LevelProgress;
+use crate::report::report_command::{self, PlotConfig};
 use crate::report::result_json::{self, ResultContext};
 use crate::report::speed_of_light::level::{self as light, LevelSpeedOfLight, Setup};
 use crate::report::statistics::{self, BaselineChanges, LevelStatistics};
@@ -43,6 +45,9 @@ pub fn run(config: &RunConfig, stop: &AtomicBool) -> Result<(), Error> {
     sweep.baselines = baselines;
     let result = sweep.run(engine.as_mut(), &items, stop);
     let shutdown = engine.shutdown();
+    if config.output.report {
+        sweep.write_report(result.is_ok())?;
+    }
     result?;
     shutdown.map_err(|e| Error::Engine(e.to_string()))
 }
@@ -60,6 +65,8 @@ struct Sweep<'a> {
     baselines: Vec<SampleFile>,
     /// The finished levels, for the exports.
     rows: Vec<LevelRow>,
+    /// The result files written so far, for `--report`.
+    written: Vec<PathBuf>,
 }
 
 /// The trials of one level, as they ran.
@@ -107,6 +114,7 @@ impl<'a> Sweep<'a> {
             next_id: 0,
             baselines: Vec::new(),
             rows: Vec::new(),
+            written: Vec::new(),
         }
     }
 
@@ -234,7 +242,7 @@ impl<'a> Sweep<'a> {
 
     /// Summarizes a level, prints its report and writes its files.
     fn report_level(
-        &self,
+        &mut self,
         run: &LevelRun,
         level: usize,
         items: usize,
@@ -339,7 +347,7 @@ impl<'a> Sweep<'a> {
 
     /// The result JSON and samples file (`--save-result`), and the baselines.
     fn save_level(
-        &self,
+        &mut self,
         run: &LevelRun,
         summary: &RunSummary,
         stats: &LevelStatistics,
@@ -405,6 +413,7 @@ impl<'a> Sweep<'a> {
         std::fs::write(&path, text + "\n")
             .with_context(|| format!("cannot write {}", path.display()))?;
         eprintln!("saved {}", path.display());
+        self.written.push(path);
         Ok(())
     }
 
@@ -443,6 +452,28 @@ impl<'a> Sweep<'a> {
         match &self.config.output.result_filename {
             Some(name) => name.strip_suffix(".json").unwrap_or(name).to_string(),
             None => self.file_stem_of(None, false),
+        }
+    }
+
+    /// `--report`: plots and the HTML page of the levels saved. After an
+    /// engine failure the page still shows what was measured; its own failure
+    /// then is only a warning, so the engine's error stays the one reported.
+    fn write_report(&self, sweep_ok: bool) -> Result<(), Error> {
+        if self.written.is_empty() {
+            return Ok(());
+        }
+        let config = PlotConfig {
+            inputs: self.written.clone(),
+            output: self.config.output.result_dir.clone(),
+            formats: vec![Format::Svg, Format::Png],
+            name: self.sweep_stem(),
+        };
+        match report_command::html(&config) {
+            Err(e) if !sweep_ok => {
+                eprintln!("warning: no report: {e}");
+                Ok(())
+            }
+            other => other,
         }
     }
 

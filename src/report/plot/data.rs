@@ -76,16 +76,17 @@ impl YMetric {
 
 /// Reads result files (or folders of them) and groups them into series.
 pub fn load(inputs: &[PathBuf]) -> Result<(Vec<Series>, XAxis), Error> {
-    let mut groups: BTreeMap<(String, String, String), Vec<ResultFile>> = BTreeMap::new();
+    // Levels of one sweep share engine, model, settings and start time.
+    let mut groups: BTreeMap<[String; 4], Vec<ResultFile>> = BTreeMap::new();
     for input in inputs {
         for path in result_files(input)? {
             let result = ResultFile::read(&path)?;
-            let text = |key: &str| result.json[key].as_str().unwrap_or("").to_string();
-            let key = (
+            let key = [
                 result.benchmark.engine.clone(),
                 result.benchmark.model.clone(),
-                text("date"),
-            );
+                result.json["engine"]["settings"].to_string(),
+                result.json["date"].as_str().unwrap_or("").to_string(),
+            ];
             groups.entry(key).or_default().push(result);
         }
     }
@@ -97,23 +98,40 @@ pub fn load(inputs: &[PathBuf]) -> Result<(Vec<Series>, XAxis), Error> {
         true => XAxis::Concurrency,
         false => XAxis::RequestRate,
     };
-    // The date only where two sweeps of one engine and model would look alike.
-    let mut count: BTreeMap<(String, String), usize> = BTreeMap::new();
-    for (engine, model, _) in groups.keys() {
-        *count.entry((engine.clone(), model.clone())).or_default() += 1;
-    }
+    let keys: Vec<[String; 4]> = groups.keys().cloned().collect();
     let series = groups
         .into_iter()
-        .map(|((engine, model, date), mut levels)| {
+        .map(|(key, mut levels)| {
             levels.sort_by(|a, b| x_of(a, axis).total_cmp(&x_of(b, axis)));
-            let mut label = format!("{engine} ({model})");
-            if count[&(engine, model)] > 1 {
-                label += &format!(" {date}");
+            Series {
+                label: label(&key, &keys),
+                levels,
             }
-            Series { label, levels }
         })
         .collect();
     Ok((series, axis))
+}
+
+/// `engine (model)`, plus the settings that differ and then the date where
+/// those are needed to tell two sweeps apart.
+fn label(key: &[String; 4], keys: &[[String; 4]]) -> String {
+    let [engine, model, settings, date] = key;
+    let mut label = format!("{engine} ({model})");
+    let alike: Vec<&[String; 4]> = keys.iter().filter(|k| k[..2] == key[..2]).collect();
+    if alike.len() > 1 {
+        let parse = |s: &str| serde_json::from_str::<Value>(s).unwrap_or_default();
+        let ours = parse(settings);
+        let others: Vec<Value> = alike.iter().map(|k| parse(&k[2])).collect();
+        for (name, value) in ours.as_object().into_iter().flatten() {
+            if others.iter().any(|o| &o[name] != value) {
+                label += &format!(" {name}={}", value.as_str().unwrap_or(&value.to_string()));
+            }
+        }
+    }
+    if alike.iter().filter(|k| k[..3] == key[..3]).count() > 1 {
+        label += &format!(" {date}");
+    }
+    label
 }
 
 /// The input itself, or the result files in a folder.

@@ -1,0 +1,281 @@
+//! The HTML report: one self-contained page (inline CSS, inline SVG plots,
+//! no script, nothing fetched) with the summary tables, plots, engine,
+//! environment, speed of light and verdicts against a baseline.
+//! Every text from a result file is escaped.
+
+use std::fmt::Write;
+
+use serde_json::Value;
+
+use super::plot::data::{x_of, Series};
+use super::plot::Plots;
+use crate::baseline::store::ResultFile;
+
+const TEMPLATE: &str = include_str!("template.html");
+
+/// Text for HTML content and attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+pub fn page(plots: &Plots) -> String {
+    let mut body = String::new();
+    let _ = writeln!(body, "<h1>enginebench report</h1>");
+    let files: usize = plots.series.iter().map(|s| s.levels.len()).sum();
+    let _ = writeln!(
+        body,
+        "<p>{files} result file(s), {} sweep(s). Intervals: the result files' bootstrap \
+         confidence intervals of the mean. Latencies in ms, throughputs per second.</p>",
+        plots.series.len()
+    );
+    for series in &plots.series {
+        body += &series_section(series, plots);
+    }
+    body += &plots_section(plots);
+    if let Some(first) = plots.series.first().and_then(|s| s.levels.first()) {
+        let _ = writeln!(body, "<h2>Environment</h2>");
+        body += &key_value_table(&first.json["environment"]);
+    }
+    TEMPLATE
+        .replace("{{title}}", "enginebench report")
+        .replace("{{body}}", &body)
+}
+
+fn series_section(series: &Series, plots: &Plots) -> String {
+    let mut out = String::new();
+    let first = &series.levels[0];
+    let _ = writeln!(out, "<h2>{}</h2>", escape(&series.label));
+    if first.json["simulated"].as_bool().unwrap_or(false) {
+        let _ = writeln!(
+            out,
+            "<p class=\"sim\">Simulated engine: these figures describe a model, not a measurement.</p>"
+        );
+    }
+    let _ = writeln!(out, "<h3>Summary</h3>");
+    out += &summary_table(series, plots);
+    out += &speed_of_light_table(series, plots);
+    out += &verdicts(series, plots);
+    let warnings: Vec<String> = series
+        .levels
+        .iter()
+        .flat_map(|r| r.json["warnings"].as_array().cloned().unwrap_or_default())
+        .filter_map(|w| w.as_str().map(escape))
+        .collect();
+    if !warnings.is_empty() {
+        let _ = writeln!(out, "<h3>Warnings</h3><ul>");
+        for w in warnings {
+            let _ = writeln!(out, "<li>{w}</li>");
+        }
+        let _ = writeln!(out, "</ul>");
+    }
+    let _ = writeln!(out, "<h3>Engine</h3>");
+    out += &key_value_table(&first.json["engine"]);
+    let _ = writeln!(out, "<h3>Workload</h3>");
+    out += &key_value_table(&first.json["workload"]);
+    out
+}
+
+/// `<td class="num" data-key="mean_ttft_ms">1.30 <span class="ci">[1.29, 1.31]</span></td>`
+fn number_cell(key: &str, value: Option<f64>, interval: Option<(f64, f64)>) -> String {
+    let text = value.map_or("—".into(), |v| format!("{v:.2}"));
+    let ci = interval.map_or(String::new(), |(lo, hi)| {
+        format!(" <span class=\"ci\">[{lo:.2}, {hi:.2}]</span>")
+    });
+    format!("<td class=\"num\" data-key=\"{key}\">{text}{ci}</td>")
+}
+
+fn interval(result: &ResultFile, metric: &str) -> Option<(f64, f64)> {
+    let ci = &result.json["statistics"][format!("{metric}_ms")]["mean"]["confidence_interval"];
+    Some((ci["lower_bound"].as_f64()?, ci["upper_bound"].as_f64()?))
+}
+
+const SUMMARY_KEYS: [&str; 5] = [
+    "completed",
+    "failed",
+    "duration",
+    "request_throughput",
+    "output_throughput",
+];
+
+fn summary_table(series: &Series, plots: &Plots) -> String {
+    let mut out = String::from("<table class=\"summary\">\n<tr>");
+    let _ = write!(out, "<th>{}</th>", escape(plots.axis.label()));
+    let heads = ["completed", "failed", "duration (s)", "req/s", "out tok/s"];
+    for h in heads {
+        let _ = write!(out, "<th>{h}</th>");
+    }
+    for m in ["TTFT", "TPOT", "ITL", "E2EL"] {
+        let _ = write!(out, "<th>mean {m}</th><th>p99 {m}</th>");
+    }
+    out += "</tr>\n";
+    for r in &series.levels {
+        let _ = write!(
+            out,
+            "<tr><td class=\"num\" data-key=\"x\">{}</td>",
+            x_of(r, plots.axis)
+        );
+        for key in SUMMARY_KEYS {
+            let cell = match r.json[key].as_u64() {
+                Some(n) => format!("<td class=\"num\" data-key=\"{key}\">{n}</td>"),
+                None => number_cell(key, r.json[key].as_f64(), None),
+            };
+            out += &cell;
+        }
+        for m in ["ttft", "tpot", "itl", "e2el"] {
+            let mean = format!("mean_{m}_ms");
+            let p99 = format!("p99_{m}_ms");
+            out += &number_cell(&mean, r.json[&mean].as_f64(), interval(r, m));
+            out += &number_cell(&p99, r.json[&p99].as_f64(), None);
+        }
+        out += "</tr>\n";
+    }
+    out + "</table>\n"
+}
+
+fn speed_of_light_table(series: &Series, plots: &Plots) -> String {
+    let mut out = String::from("<h3>Speed of light</h3>\n");
+    let levels: Vec<(&ResultFile, &Value)> = series
+        .levels
+        .iter()
+        .map(|r| (r, &r.json["speed_of_light"]))
+        .collect();
+    if let Some((_, skipped)) = levels.iter().find(|(_, s)| !s["skipped"].is_null()) {
+        let why = skipped["skipped"].as_str().unwrap_or("");
+        return out + &format!("<p class=\"note\">Skipped: {}</p>\n", escape(why));
+    }
+    if levels.iter().all(|(_, s)| s.is_null()) {
+        return out + "<p class=\"note\">Not in these result files.</p>\n";
+    }
+    let _ = writeln!(
+        out,
+        "<table class=\"speed-of-light\"><tr><th>{}</th><th>GPU</th><th>decode batch</th>\
+         <th>TPOT floor (ms)</th><th>memory-bandwidth utilisation</th>\
+         <th>TTFT floor (ms)</th><th>FLOP utilisation (prefill)</th></tr>",
+        escape(plots.axis.label())
+    );
+    let percent = |v: &Value| {
+        v.as_f64()
+            .map_or("—".into(), |f| format!("{:.1}%", f * 100.0))
+    };
+    for (r, s) in levels {
+        let _ = writeln!(
+            out,
+            "<tr><td class=\"num\">{}</td><td>{}</td>{}{}<td class=\"num\">{}</td>{}<td class=\"num\">{}</td></tr>",
+            x_of(r, plots.axis),
+            escape(s["gpu"]["name"].as_str().unwrap_or("?")),
+            number_cell("decode_batch", s["decode_batch"].as_f64(), None),
+            number_cell("tpot_floor_ms", s["tpot_floor_ms"].as_f64(), None),
+            percent(&s["memory_bandwidth_utilisation"]),
+            number_cell("ttft_floor_ms", s["ttft_floor_ms"].as_f64(), None),
+            percent(&s["flop_utilisation"]),
+        );
+    }
+    out + "</table>\n"
+}
+
+/// Verdicts of each level against the baseline it was run with.
+fn verdicts(series: &Series, plots: &Plots) -> String {
+    let mut out = String::new();
+    for r in &series.levels {
+        let baseline = &r.json["baseline"];
+        let Some(changes) = baseline["changes"].as_array() else {
+            continue;
+        };
+        let _ = writeln!(
+            out,
+            "<h3>Against baseline {} ({} {})</h3>\n<table class=\"verdicts\">\
+             <tr><th>metric</th><th>change of mean</th><th>p</th><th>verdict</th></tr>",
+            escape(baseline["name"].as_str().unwrap_or("?")),
+            escape(plots.axis.label()),
+            x_of(r, plots.axis)
+        );
+        for c in changes {
+            let comparison = c; // the comparison is flattened into the change
+            let verdict = comparison["verdict"].as_str().unwrap_or("n/a");
+            let change = comparison["change"]["mean"]["point_estimate"]
+                .as_f64()
+                .map_or("—".into(), |x| format!("{:+.2}%", x * 100.0));
+            let p = comparison["p_value"]
+                .as_f64()
+                .map_or(String::new(), |p| format!("{p:.3}"));
+            let _ = writeln!(
+                out,
+                "<tr><td>{}</td><td class=\"num\">{change}</td><td class=\"num\">{p}</td>\
+                 <td class=\"{}\">{}</td></tr>",
+                escape(c["metric"].as_str().unwrap_or("?")),
+                escape(verdict),
+                escape(verdict)
+            );
+        }
+        out += "</table>\n";
+    }
+    out
+}
+
+fn plots_section(plots: &Plots) -> String {
+    let mut out = String::from("<h2>Plots</h2>\n<div class=\"plots\">\n");
+    for chart in &plots.charts {
+        match plots.svg(chart) {
+            Ok(svg) => {
+                let _ = writeln!(
+                    out,
+                    "<figure>{svg}<figcaption>{}</figcaption></figure>",
+                    escape(&chart.title())
+                );
+            }
+            Err(why) => {
+                let _ = writeln!(out, "<p class=\"note\">{}</p>", escape(&why));
+            }
+        }
+    }
+    out + "</div>\n"
+}
+
+/// A JSON object as a two-column table; nested values as compact JSON.
+fn key_value_table(value: &Value) -> String {
+    let Some(map) = value.as_object() else {
+        return format!("<pre>{}</pre>\n", escape(&value.to_string()));
+    };
+    let mut out = String::from("<table class=\"facts\">\n");
+    for (key, v) in map {
+        let text = match v {
+            Value::String(s) => s.clone(),
+            Value::Null => "—".into(),
+            other => other.to_string(),
+        };
+        let _ = writeln!(
+            out,
+            "<tr><th>{}</th><td>{}</td></tr>",
+            escape(key),
+            escape(&text)
+        );
+    }
+    out + "</table>\n"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup_in_text() {
+        let prompt = "<script>alert('x')</script> & \"quoted\"";
+        assert_eq!(
+            escape(prompt),
+            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;quoted&quot;"
+        );
+        let table = key_value_table(&serde_json::json!({ "prompt": prompt }));
+        assert!(!table.contains("<script>"), "{table}");
+    }
+}

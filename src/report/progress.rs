@@ -10,10 +10,24 @@ use crate::driver::Progress;
 
 /// Plain mode writes one line per this many seconds of run time.
 const LOG_EVERY_NS: u64 = 10_000_000_000;
+/// The bar is redrawn at most this often: updates arrive after every poll,
+/// inside the measured loop, so most of them must cost nothing.
+const DRAW_EVERY_NS: u64 = 100_000_000;
+
+/// An update as the driver gave it: done, total, output tokens, elapsed ns.
+type Update = (usize, usize, u64, u64);
 
 pub enum LevelProgress {
-    Bar(ProgressBar),
-    Log { label: String, next_log_ns: u64 },
+    Bar {
+        bar: ProgressBar,
+        next_draw_ns: u64,
+    },
+    Log {
+        label: String,
+        next_log_ns: u64,
+        /// The latest update, for the line at the end of the level.
+        last: Option<Update>,
+    },
 }
 
 impl LevelProgress {
@@ -23,6 +37,7 @@ impl LevelProgress {
             return Self::Log {
                 label: label.to_string(),
                 next_log_ns: LOG_EVERY_NS,
+                last: None,
             };
         }
         let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
@@ -31,13 +46,23 @@ impl LevelProgress {
             .progress_chars("=> ");
         bar.set_style(style);
         bar.set_prefix(label.to_string());
-        Self::Bar(bar)
+        Self::Bar {
+            bar,
+            next_draw_ns: 0,
+        }
     }
 
-    /// Removes the bar; the level's report follows on stdout.
+    /// Removes the bar (the level's report follows on stdout), or logs where
+    /// the level ended.
     pub fn finish(&self) {
-        if let Self::Bar(bar) = self {
-            bar.finish_and_clear();
+        match self {
+            Self::Bar { bar, .. } => bar.finish_and_clear(),
+            Self::Log {
+                label,
+                last: Some((done, total, tokens, elapsed)),
+                ..
+            } => eprintln!("{label} ended: {}", line(*done, *total, *tokens, *elapsed)),
+            Self::Log { .. } => {}
         }
     }
 }
@@ -45,19 +70,31 @@ impl LevelProgress {
 impl Progress for LevelProgress {
     fn update(&mut self, done: usize, total: usize, output_tokens: u64, elapsed_ns: u64) {
         match self {
-            Self::Bar(bar) => {
-                bar.set_position(done as u64);
-                bar.set_message(status(done, total, output_tokens, elapsed_ns));
+            Self::Bar { bar, next_draw_ns } => {
+                if elapsed_ns >= *next_draw_ns {
+                    *next_draw_ns = elapsed_ns + DRAW_EVERY_NS;
+                    bar.set_position(done as u64);
+                    bar.set_message(status(done, total, output_tokens, elapsed_ns));
+                }
             }
-            Self::Log { label, next_log_ns } => {
+            Self::Log {
+                label,
+                next_log_ns,
+                last,
+            } => {
                 if elapsed_ns >= *next_log_ns && done < total {
                     *next_log_ns = elapsed_ns + LOG_EVERY_NS;
-                    let status = status(done, total, output_tokens, elapsed_ns);
-                    eprintln!("{label}: {done}/{total} requests, {status}");
+                    eprintln!("{label}: {}", line(done, total, output_tokens, elapsed_ns));
                 }
+                *last = Some((done, total, output_tokens, elapsed_ns));
             }
         }
     }
+}
+
+fn line(done: usize, total: usize, output_tokens: u64, elapsed_ns: u64) -> String {
+    let status = status(done, total, output_tokens, elapsed_ns);
+    format!("{done}/{total} requests, {status}")
 }
 
 /// `1234 tok/s, 12 s elapsed, ETA 30 s`: the ETA assumes the remaining

@@ -104,6 +104,9 @@ impl<'a> Sweep<'a> {
             options.tensor_parallel_size,
             info.simulated,
         );
+        if let Setup::Skipped(why) = &light {
+            eprintln!("speed of light: skipped: {why}");
+        }
         Self {
             config,
             info,
@@ -264,7 +267,9 @@ impl<'a> Sweep<'a> {
             Setup::Ready(target) => light::for_level(target, &summary),
             Setup::Skipped(_) => None,
         };
-        println!("{}", light::block(&self.light, light.as_ref()));
+        if let Some(figures) = &light {
+            println!("{}", light::block(figures));
+        }
         for warning in &warnings {
             eprintln!("warning: {warning}");
         }

@@ -160,3 +160,43 @@ fn the_report_screenshot_renders() {
         "a single colour"
     );
 }
+
+#[test]
+fn the_report_shows_verdicts_against_a_baseline() {
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().to_str().unwrap();
+    let run = |extra: &[&str]| {
+        let mut args: Vec<&str> = FAST_SIM.to_vec();
+        args.extend_from_slice(&["--max-concurrency", "4", "--quiet", "--result-dir", results]);
+        args.extend_from_slice(extra);
+        let output = enginebench(&args);
+        assert!(output.status.success(), "{}", stderr(&output));
+    };
+    run(&["--save-baseline", "main"]);
+    // Twice the decode step: TPOT regresses.
+    let slower = ["--engine-arg", "step_base_us=400", "--baseline", "main"];
+    run(&[&slower[..], &["--report", "--result-filename", "new.json"]].concat());
+    let page = std::fs::read_to_string(dir.path().join("new.html")).unwrap();
+    assert!(
+        page.contains("<h3>Against baseline main (max concurrency 4)</h3>"),
+        "{page}"
+    );
+    let json = read_json(&dir.path().join("new.json"));
+    let tpot = json["baseline"]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["metric"] == "tpot")
+        .unwrap();
+    assert_eq!(tpot["verdict"], "regressed");
+    let row = format!(
+        "<tr><td>tpot</td><td class=\"num\">{:+.2}%</td>",
+        tpot["change"]["mean"]["point_estimate"].as_f64().unwrap() * 100.0
+    );
+    let at = page.find(&row).unwrap_or_else(|| panic!("{row} in {page}"));
+    assert!(page[at..]
+        .split("</tr>")
+        .next()
+        .unwrap()
+        .contains(">regressed<"));
+}

@@ -207,15 +207,8 @@ pub fn to_json(setup: &Setup, level: Option<&LevelSpeedOfLight>) -> Value {
     }
 }
 
-/// The terminal block.
-pub fn block(setup: &Setup, level: Option<&LevelSpeedOfLight>) -> String {
-    let Some(s) = level else {
-        let why = match setup {
-            Setup::Skipped(why) => why.as_str(),
-            Setup::Ready(_) => "no request completed",
-        };
-        return format!("Speed of light: skipped: {why}\n");
-    };
+/// The terminal block of a level that has figures.
+pub fn block(s: &LevelSpeedOfLight) -> String {
     let mut out = String::new();
     let mut row = |label: &str, value: String| {
         let _ = writeln!(out, "{:<40} {value}", format!("{label}:"));

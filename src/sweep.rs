@@ -387,6 +387,7 @@ impl<'a> Sweep<'a> {
             ignore_eos: self.config.ignore_eos,
             sampling: self.config.sampling.clone(),
             id_base: self.next_id,
+            max_failures: self.config.max_failures,
         };
         self.next_id += items.len() as RequestId;
         driver::drive(engine, items, schedule, &options, sink, stop)

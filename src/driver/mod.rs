@@ -49,6 +49,8 @@ pub struct DriveOptions {
     /// Engine-side ids are `id_base + index`, so ids stay unique across the
     /// levels and warm-ups that share one engine.
     pub id_base: RequestId,
+    /// Stop the run once this many requests have failed (`--max-failures`).
+    pub max_failures: Option<usize>,
 }
 
 impl DriveOptions {
@@ -113,6 +115,7 @@ struct Run<'a> {
     next: usize,
     in_flight: usize,
     done: usize,
+    failed: usize,
     /// Closed loop: when each free slot became free (the first ones at t0).
     free_since: VecDeque<u64>,
 }
@@ -149,6 +152,7 @@ impl<'a> Run<'a> {
             next: 0,
             in_flight: 0,
             done: 0,
+            failed: 0,
             free_since: VecDeque::from(vec![0; slots]),
         }
     }
@@ -162,6 +166,7 @@ impl<'a> Run<'a> {
                 return Ok(false);
             }
             self.submit_due(engine)?;
+            self.check_failures()?;
             if self.done == self.items.len() {
                 break;
             }
@@ -177,6 +182,7 @@ impl<'a> Run<'a> {
                 self.apply(event, t_ns);
             }
             polled.map_err(fatal_message)?;
+            self.check_failures()?;
         }
         Ok(true)
     }
@@ -214,6 +220,18 @@ impl<'a> Run<'a> {
             }
         }
         Ok(())
+    }
+
+    /// `--max-failures`: a run whose requests keep failing ends early, as a
+    /// run-level failure, keeping what was recorded.
+    fn check_failures(&self) -> Result<(), String> {
+        match self.options.max_failures {
+            Some(max) if self.failed >= max => Err(format!(
+                "stopped after {} failed requests (--max-failures {max})",
+                self.failed
+            )),
+            _ => Ok(()),
+        }
     }
 
     fn request(&self, index: usize) -> EngineRequest {
@@ -285,6 +303,9 @@ impl<'a> Run<'a> {
     /// Ends one in-flight request, frees its slot and writes its record out.
     fn close(&mut self, index: usize, t_ns: u64, outcome: Outcome, error: Option<String>) {
         let record = &mut self.records[index];
+        if outcome == Outcome::Failed {
+            self.failed += 1;
+        }
         record.finish(t_ns, outcome, error);
         self.in_flight -= 1;
         self.done += 1;

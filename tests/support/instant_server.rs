@@ -11,6 +11,7 @@
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -68,6 +69,8 @@ pub struct Config {
     pub tokens_per_chunk: u32,
     /// Model id listed by `/v1/models`.
     pub model: String,
+    /// When set, requests without `Authorization: Bearer KEY` get HTTP 401.
+    pub api_key: Option<String>,
 }
 
 impl Default for Config {
@@ -75,6 +78,7 @@ impl Default for Config {
         Self {
             tokens_per_chunk: 1,
             model: "instant".into(),
+            api_key: None,
         }
     }
 }
@@ -121,6 +125,15 @@ pub fn spawn(config: Config) -> SocketAddr {
 async fn handle(request: Request<Incoming>, config: &Config) -> Response<Frames> {
     let path = request.uri().path().to_string();
     let method = request.method().clone();
+    if let Some(key) = &config.api_key {
+        let sent = request.headers().get("authorization");
+        if sent.and_then(|v| v.to_str().ok()) != Some(format!("Bearer {key}").as_str()) {
+            return reply(
+                StatusCode::UNAUTHORIZED,
+                "{\"error\": \"missing or wrong API key\"}",
+            );
+        }
+    }
     let body = match request.into_body().collect().await {
         Ok(body) => body.to_bytes(),
         Err(_) => return reply(StatusCode::BAD_REQUEST, "cannot read the body"),
@@ -334,6 +347,8 @@ enum End {
 pub struct Frames {
     frames: VecDeque<Bytes>,
     end: End,
+    /// Before a cut: a pause, so what came before reaches the client first.
+    pause: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl Frames {
@@ -341,6 +356,8 @@ impl Frames {
         Self {
             frames: frames.into(),
             end,
+            pause: (end == End::Cut)
+                .then(|| Box::pin(tokio::time::sleep(std::time::Duration::from_millis(50)))),
         }
     }
 }
@@ -351,10 +368,16 @@ impl Body for Frames {
 
     fn poll_frame(
         mut self: Pin<&mut Self>,
-        _: &mut Context<'_>,
+        cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         if let Some(frame) = self.frames.pop_front() {
             return Poll::Ready(Some(Ok(Frame::data(frame))));
+        }
+        if let Some(pause) = &mut self.pause {
+            if pause.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            self.pause = None;
         }
         match self.end {
             End::Close => Poll::Ready(None),

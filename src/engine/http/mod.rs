@@ -11,9 +11,12 @@
 //! arrival time. Nothing here reads the clock for metrics; the runtime's timers
 //! only enforce the timeouts.
 //!
-//! Plain HTTP/1.1 only (hyper, no TLS): the servers measured sit on loopback or
-//! a cluster network, and leaving TLS out keeps the client lean and the build
+//! Plain HTTP/1.1 only (no TLS): the servers measured sit on loopback or a
+//! cluster network, and leaving TLS out keeps the client lean and the build
 //! small. Put a TLS-terminating proxy in front for a remote `https://` server.
+//! The client is hyper 1 with hyper-util's pooled client, the layer reqwest is
+//! built on; reqwest itself would add URL, IDNA and Unicode-table crates that
+//! a client for one fixed URL does not need.
 
 pub mod openai;
 pub mod triton;

@@ -337,3 +337,74 @@ fn fatal_message(error: EngineError) -> String {
         EngineError::Fatal(message) | EngineError::Rejected(message) => message,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{EngineInfo, RequestId};
+    use crate::records::Discard;
+
+    /// Every request fails at its first poll.
+    #[derive(Default)]
+    struct FailingEngine {
+        pending: Vec<RequestId>,
+    }
+
+    impl Engine for FailingEngine {
+        fn describe(&self) -> EngineInfo {
+            unimplemented!("not needed by the driver")
+        }
+        fn submit(&mut self, request: EngineRequest) -> Result<(), EngineError> {
+            self.pending.push(request.id);
+            Ok(())
+        }
+        fn poll(&mut self, _: Duration, events: &mut Vec<Event>) -> Result<(), EngineError> {
+            events.extend(self.pending.drain(..).map(|id| Event::Failed {
+                id,
+                reason: "no".into(),
+            }));
+            Ok(())
+        }
+        fn cancel(&mut self, _: RequestId) -> Result<(), EngineError> {
+            Ok(())
+        }
+        fn shutdown(&mut self) -> Result<(), EngineError> {
+            Ok(())
+        }
+    }
+
+    fn run_failing(max_failures: Option<usize>) -> RunOutcome {
+        let items: Vec<WorkItem> = (0..10).map(|_| WorkItem::new(vec![1, 2], 4)).collect();
+        let options = DriveOptions {
+            max_failures,
+            ..DriveOptions::ignoring_eos()
+        };
+        drive(
+            &mut FailingEngine::default(),
+            &items,
+            &Schedule::all_at_once(items.len(), Some(1)),
+            &options,
+            &mut Discard,
+            &AtomicBool::new(false),
+        )
+    }
+
+    #[test]
+    fn max_failures_stops_the_run_and_keeps_the_records() {
+        let outcome = run_failing(Some(3));
+        let failed = outcome
+            .records
+            .iter()
+            .filter(|r| r.outcome == Outcome::Failed)
+            .count();
+        assert_eq!(failed, 3);
+        assert_eq!(
+            outcome.fatal_error.as_deref(),
+            Some("stopped after 3 failed requests (--max-failures 3)")
+        );
+        // Without the limit every request runs (and fails) and the run ends normally.
+        let outcome = run_failing(None);
+        assert!(outcome.fatal_error.is_none());
+        assert!(outcome.records.iter().all(|r| r.outcome == Outcome::Failed));
+    }
+}

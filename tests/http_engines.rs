@@ -205,6 +205,8 @@ fn a_chunk_of_k_tokens_is_one_delivery_of_k() {
         assert_eq!(stats["usage_agrees"], true);
     }
     let json = read_json(&files_ending(dir.path(), ".json")[0]);
+    // The server's version, asked for at start-up.
+    assert_eq!(json["engine"]["version"], instant_server::VERSION);
     assert_eq!(json["completed"], 8);
     assert_eq!(json["total_output_tokens"], 80);
 }
@@ -511,6 +513,8 @@ mod real_vllm {
             deliveries += record.deliveries.len();
         }
         let json = read_json(&files_ending(&results, ".json")[0]);
+        // vLLM's `/version` answered at start-up.
+        assert_ne!(json["engine"]["version"], "unknown");
         assert_eq!(json["completed"], requests);
         assert_eq!(json["total_output_tokens"], requests * output_len);
         // The result's means agree with the records they summarize.

@@ -24,6 +24,9 @@ use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 
+/// What `/version` and `/v2` answer.
+pub const VERSION: &str = "instant-1";
+
 /// How the server treats one request, chosen by its model name.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Mode {
@@ -141,6 +144,11 @@ async fn handle(request: Request<Incoming>, config: &Config) -> Response<Frames>
     let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     match (method.as_str(), path.as_str()) {
         ("GET", "/health") => reply(StatusCode::OK, ""),
+        // vLLM's and Triton's version endpoints.
+        ("GET", "/version") | ("GET", "/v2") => reply(
+            StatusCode::OK,
+            &json!({"name": "instant", "version": VERSION}).to_string(),
+        ),
         ("GET", "/v1/models") => reply(
             StatusCode::OK,
             &json!({"object": "list", "data": [{"id": config.model, "object": "model",

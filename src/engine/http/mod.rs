@@ -67,6 +67,8 @@ pub(crate) trait Protocol: Send + Sync + 'static {
     fn parse(&self, data: &str, counter: &mut TokenCounter) -> Result<Parsed, String>;
     /// Whether a stream must end with an explicit marker to count as complete.
     fn needs_done_marker(&self) -> bool;
+    /// Where the server tells its version, as `{"version": "..."}`.
+    fn version_path(&self) -> &'static str;
 }
 
 /// Settings both engines share, from the command line and `--engine-arg`.
@@ -407,7 +409,20 @@ impl HttpEngine {
                 .build(connector)
         };
         let authorization = api_key_header(&http.api_key_env)?;
+        // Best effort, bounded: a server that is down fails each request later
+        // with its reason, not the start-up.
+        let probe = server_version(
+            &client,
+            &common.url,
+            protocol.version_path(),
+            authorization.as_ref(),
+        );
+        let wait = http.connect_timeout.min(Duration::from_secs(5));
+        info.version = runtime
+            .block_on(async { tokio::time::timeout(wait, probe).await.ok().flatten() })
+            .unwrap_or_else(|| "unknown".into());
         let settings = &mut info.settings;
+        settings.insert("client_version".into(), env!("CARGO_PKG_VERSION").into());
         settings.insert("url".into(), common.url.to_string());
         settings.insert("client_threads".into(), common.client_threads.to_string());
         settings.insert(
@@ -445,6 +460,35 @@ impl HttpEngine {
             tasks: HashMap::new(),
         })
     }
+}
+
+/// The server's version from `GET path` (`{"version": "..."}`), if it says.
+async fn server_version(
+    client: &HttpClient,
+    url: &Uri,
+    path: &str,
+    authorization: Option<&HeaderValue>,
+) -> Option<String> {
+    let uri = Uri::builder()
+        .scheme(url.scheme()?.clone())
+        .authority(url.authority()?.clone())
+        .path_and_query(path)
+        .build()
+        .ok()?;
+    let mut request = Request::builder().method(Method::GET).uri(uri);
+    if let Some(key) = authorization {
+        request = request.header(AUTHORIZATION, key.clone());
+    }
+    let response = client
+        .request(request.body(Full::new(Bytes::new())).ok()?)
+        .await
+        .ok()?;
+    if !response.status().is_success() {
+        return None;
+    }
+    let body = response.into_body().collect().await.ok()?.to_bytes();
+    let value: Value = serde_json::from_slice(&body).ok()?;
+    value.get("version")?.as_str().map(str::to_string)
 }
 
 /// `Authorization: Bearer <key>` from the environment, marked sensitive so

@@ -94,7 +94,8 @@ pub fn open(options: &EngineOptions) -> Result<HttpEngine, EngineConfigError> {
     );
     let info = EngineInfo {
         name: NAME.into(),
-        version: env!("CARGO_PKG_VERSION").into(),
+        // The server's, asked for at start-up; the client's goes in the settings.
+        version: String::new(),
         simulated: false,
         model: None,
         tensor_parallel_size: options.tensor_parallel_size,
@@ -188,5 +189,9 @@ impl Protocol for OpenAi {
 
     fn needs_done_marker(&self) -> bool {
         true
+    }
+
+    fn version_path(&self) -> &'static str {
+        "/version"
     }
 }

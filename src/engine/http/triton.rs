@@ -71,7 +71,8 @@ pub fn open(options: &EngineOptions) -> Result<HttpEngine, EngineConfigError> {
     );
     let info = EngineInfo {
         name: NAME.into(),
-        version: env!("CARGO_PKG_VERSION").into(),
+        // The server's, asked for at start-up; the client's goes in the settings.
+        version: String::new(),
         simulated: false,
         model: None,
         tensor_parallel_size: options.tensor_parallel_size,
@@ -135,6 +136,10 @@ impl Protocol for Triton {
 
     fn needs_done_marker(&self) -> bool {
         false
+    }
+
+    fn version_path(&self) -> &'static str {
+        "/v2"
     }
 }
 

@@ -173,6 +173,7 @@ fn options() -> EngineOptions {
         // Every request runs to its output budget, as `drive` asks below.
         ignore_eos: true,
         python: env("ENGINEBENCH_BENCH_PYTHON").map(Into::into),
+        ..EngineOptions::default()
     }
 }
 

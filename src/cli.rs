@@ -11,7 +11,7 @@ use crate::analysis::validity::ValidityRules;
 use crate::analysis::Metric;
 use crate::baseline::check::{Against, CheckConfig};
 use crate::baseline::store;
-use crate::engine::{self, EngineOptions, SamplingParams};
+use crate::engine::{self, EngineOptions, HttpOptions, SamplingParams};
 use crate::error::{usage, Error};
 use crate::metrics::Slos;
 use crate::report::compare::CompareConfig;
@@ -277,6 +277,69 @@ pub struct RunArgs {
 
     #[command(flatten)]
     pub stats: StatsArgs,
+
+    #[command(flatten)]
+    pub http: HttpArgs,
+
+    /// Stop the run after N failed requests (what was recorded is kept; exit 1).
+    #[arg(long, value_name = "N")]
+    pub max_failures: Option<usize>,
+}
+
+/// Where an HTTP engine (`openai`, `triton`) finds its server. Named like
+/// `vllm bench serve`'s flags.
+#[derive(Args, Debug)]
+pub struct HttpArgs {
+    /// Server address, e.g. http://127.0.0.1:8000 (overrides --host and --port).
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    #[arg(long, default_value_t = 8000)]
+    pub port: u16,
+    /// Streaming endpoint: /v1/completions (default) or /v1/chat/completions for
+    /// openai; /v2/models/MODEL/generate_stream for triton.
+    #[arg(long, value_name = "PATH")]
+    pub endpoint: Option<String>,
+    /// Model name sent to the server (default: --model as written).
+    #[arg(long, value_name = "NAME")]
+    pub served_model_name: Option<String>,
+    /// Environment variable holding the API key, sent as a Bearer token.
+    #[arg(long, value_name = "NAME", default_value = "OPENAI_API_KEY")]
+    pub api_key_env: String,
+    /// Seconds to establish a connection.
+    #[arg(long, value_name = "S", default_value_t = 10.0)]
+    pub connect_timeout: f64,
+    /// Seconds from submission to the first token before a request fails.
+    #[arg(long, value_name = "S", default_value_t = 600.0)]
+    pub first_token_timeout: f64,
+    /// Seconds without a chunk, once tokens flow, before a request fails.
+    #[arg(long, value_name = "S", default_value_t = 60.0)]
+    pub idle_timeout: f64,
+}
+
+impl HttpArgs {
+    fn options(&self) -> Result<HttpOptions, Error> {
+        let seconds = |value: f64, flag: &str| {
+            check(
+                value.is_finite() && value > 0.0 && value < 1e9,
+                &format!("{flag} must be a positive number of seconds"),
+            )
+            .map(|()| std::time::Duration::from_secs_f64(value))
+        };
+        Ok(HttpOptions {
+            base_url: self
+                .base_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{}:{}", self.host, self.port)),
+            endpoint: self.endpoint.clone(),
+            served_model_name: self.served_model_name.clone(),
+            api_key_env: self.api_key_env.clone(),
+            connect_timeout: seconds(self.connect_timeout, "--connect-timeout")?,
+            first_token_timeout: seconds(self.first_token_timeout, "--first-token-timeout")?,
+            idle_timeout: seconds(self.idle_timeout, "--idle-timeout")?,
+        })
+    }
 }
 
 /// Trials, validity and baselines of `run`.
@@ -395,6 +458,8 @@ pub struct RunConfig {
     /// One entry per level; `[None]` when no concurrency was given.
     pub concurrency_levels: Vec<Option<usize>>,
     pub ignore_eos: bool,
+    /// `--max-failures`: stop after this many failed requests.
+    pub max_failures: Option<usize>,
     pub sampling: SamplingParams,
     pub percentile_metrics: Vec<LatencyMetric>,
     pub metric_percentiles: Vec<f64>,
@@ -450,6 +515,8 @@ impl RunArgs {
                 args: self.engine_settings()?,
                 ignore_eos: self.ignore_eos,
                 python: self.python.clone(),
+                tokenizer: self.tokenizer_path(),
+                http: self.http.options()?,
             },
             rate: parse_rate(&self.request_rate)?,
             concurrency_levels: match &self.max_concurrency {
@@ -493,6 +560,10 @@ impl RunArgs {
             seed: self.seed,
             burstiness: self.burstiness,
             ignore_eos: self.ignore_eos,
+            max_failures: match self.max_failures {
+                Some(0) => return Err(usage("--max-failures must be at least 1")),
+                other => other,
+            },
         })
     }
 

@@ -510,6 +510,7 @@ impl<'a> Sweep<'a> {
             ignore_eos: self.config.ignore_eos,
             sampling: self.config.sampling.clone(),
             id_base: self.next_id,
+            max_failures: self.config.max_failures,
         };
         self.next_id += items.len() as RequestId;
         driver::drive_with_progress(engine, items, schedule, &options, sink, stop, progress)

@@ -76,6 +76,18 @@ fn flags_with_bad_values() {
         ),
         (&["--tp", "2"], "does not model tensor parallelism"),
         (&["--tp", "0"], "--tp must be at least 1"),
+        (
+            &["--max-failures", "0"],
+            "--max-failures must be at least 1",
+        ),
+        (
+            &["--first-token-timeout", "0"],
+            "--first-token-timeout must be a positive number of seconds",
+        ),
+        (
+            &["--connect-timeout", "inf"],
+            "--connect-timeout must be a positive number of seconds",
+        ),
         (&["--no-such-flag"], "--no-such-flag"),
         (
             &["--random-input-len", "8000", "--random-output-len", "500"],

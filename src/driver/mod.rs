@@ -49,6 +49,8 @@ pub struct DriveOptions {
     /// Engine-side ids are `id_base + index`, so ids stay unique across the
     /// levels and warm-ups that share one engine.
     pub id_base: RequestId,
+    /// Stop the run once this many requests have failed (`--max-failures`).
+    pub max_failures: Option<usize>,
 }
 
 impl DriveOptions {
@@ -151,6 +153,7 @@ struct Run<'a> {
     done: usize,
     /// Output tokens delivered so far, for progress.
     delivered: u64,
+    failed: usize,
     /// Closed loop: when each free slot became free (the first ones at t0).
     free_since: VecDeque<u64>,
 }
@@ -188,6 +191,7 @@ impl<'a> Run<'a> {
             in_flight: 0,
             done: 0,
             delivered: 0,
+            failed: 0,
             free_since: VecDeque::from(vec![0; slots]),
         }
     }
@@ -206,6 +210,7 @@ impl<'a> Run<'a> {
                 return Ok(false);
             }
             self.submit_due(engine)?;
+            self.check_failures()?;
             if self.done == self.items.len() {
                 break;
             }
@@ -222,6 +227,7 @@ impl<'a> Run<'a> {
             }
             progress.update(self.done, self.items.len(), self.delivered, t_ns);
             polled.map_err(fatal_message)?;
+            self.check_failures()?;
         }
         Ok(true)
     }
@@ -259,6 +265,18 @@ impl<'a> Run<'a> {
             }
         }
         Ok(())
+    }
+
+    /// `--max-failures`: a run whose requests keep failing ends early, as a
+    /// run-level failure, keeping what was recorded.
+    fn check_failures(&self) -> Result<(), String> {
+        match self.options.max_failures {
+            Some(max) if self.failed >= max => Err(format!(
+                "stopped after {} failed requests (--max-failures {max})",
+                self.failed
+            )),
+            _ => Ok(()),
+        }
     }
 
     fn request(&self, index: usize) -> EngineRequest {
@@ -331,6 +349,9 @@ impl<'a> Run<'a> {
     /// Ends one in-flight request, frees its slot and writes its record out.
     fn close(&mut self, index: usize, t_ns: u64, outcome: Outcome, error: Option<String>) {
         let record = &mut self.records[index];
+        if outcome == Outcome::Failed {
+            self.failed += 1;
+        }
         record.finish(t_ns, outcome, error);
         self.in_flight -= 1;
         self.done += 1;
@@ -360,5 +381,76 @@ impl<'a> Run<'a> {
 fn fatal_message(error: EngineError) -> String {
     match error {
         EngineError::Fatal(message) | EngineError::Rejected(message) => message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{EngineInfo, RequestId};
+    use crate::records::Discard;
+
+    /// Every request fails at its first poll.
+    #[derive(Default)]
+    struct FailingEngine {
+        pending: Vec<RequestId>,
+    }
+
+    impl Engine for FailingEngine {
+        fn describe(&self) -> EngineInfo {
+            unimplemented!("not needed by the driver")
+        }
+        fn submit(&mut self, request: EngineRequest) -> Result<(), EngineError> {
+            self.pending.push(request.id);
+            Ok(())
+        }
+        fn poll(&mut self, _: Duration, events: &mut Vec<Event>) -> Result<(), EngineError> {
+            events.extend(self.pending.drain(..).map(|id| Event::Failed {
+                id,
+                reason: "no".into(),
+            }));
+            Ok(())
+        }
+        fn cancel(&mut self, _: RequestId) -> Result<(), EngineError> {
+            Ok(())
+        }
+        fn shutdown(&mut self) -> Result<(), EngineError> {
+            Ok(())
+        }
+    }
+
+    fn run_failing(max_failures: Option<usize>) -> RunOutcome {
+        let items: Vec<WorkItem> = (0..10).map(|_| WorkItem::new(vec![1, 2], 4)).collect();
+        let options = DriveOptions {
+            max_failures,
+            ..DriveOptions::ignoring_eos()
+        };
+        drive(
+            &mut FailingEngine::default(),
+            &items,
+            &Schedule::all_at_once(items.len(), Some(1)),
+            &options,
+            &mut Discard,
+            &AtomicBool::new(false),
+        )
+    }
+
+    #[test]
+    fn max_failures_stops_the_run_and_keeps_the_records() {
+        let outcome = run_failing(Some(3));
+        let failed = outcome
+            .records
+            .iter()
+            .filter(|r| r.outcome == Outcome::Failed)
+            .count();
+        assert_eq!(failed, 3);
+        assert_eq!(
+            outcome.fatal_error.as_deref(),
+            Some("stopped after 3 failed requests (--max-failures 3)")
+        );
+        // Without the limit every request runs (and fails) and the run ends normally.
+        let outcome = run_failing(None);
+        assert!(outcome.fatal_error.is_none());
+        assert!(outcome.records.iter().all(|r| r.outcome == Outcome::Failed));
     }
 }

@@ -11,6 +11,8 @@
 
 #[cfg(feature = "hf")]
 pub mod hf;
+#[cfg(feature = "http")]
+pub mod http;
 #[cfg(feature = "python")]
 pub mod python;
 pub mod sim;
@@ -139,6 +141,43 @@ pub struct EngineOptions {
     pub ignore_eos: bool,
     /// `--python`: the interpreter of a Python engine's environment.
     pub python: Option<PathBuf>,
+    /// `--tokenizer`: for engines that must turn token ids into text or count tokens.
+    pub tokenizer: Option<PathBuf>,
+    /// Where an HTTP engine's server is and how long to wait for it.
+    pub http: HttpOptions,
+}
+
+/// The command line's settings for engines behind an HTTP server
+/// (`openai`, `triton`). Other engines ignore them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HttpOptions {
+    /// `http://host:port`, without a trailing slash.
+    pub base_url: String,
+    /// Path of the streaming endpoint; `None` takes the engine's default.
+    pub endpoint: Option<String>,
+    /// Model name sent to the server; `None` takes `--model` as written.
+    pub served_model_name: Option<String>,
+    /// Environment variable holding the API key; its value is never stored in results.
+    pub api_key_env: String,
+    pub connect_timeout: Duration,
+    /// From submission to the first token.
+    pub first_token_timeout: Duration,
+    /// Longest gap between two chunks once tokens flow.
+    pub idle_timeout: Duration,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        Self {
+            base_url: "http://127.0.0.1:8000".into(),
+            endpoint: None,
+            served_model_name: None,
+            api_key_env: "OPENAI_API_KEY".into(),
+            connect_timeout: Duration::from_secs(10),
+            first_token_timeout: Duration::from_secs(600),
+            idle_timeout: Duration::from_secs(60),
+        }
+    }
 }
 
 /// Errors in how an engine was asked for: unknown name, bad settings.
@@ -158,6 +197,8 @@ pub fn available() -> Vec<&'static str> {
     names.push(trtllm_pytorch::NAME);
     #[cfg(feature = "trtllm")]
     names.push(trtllm::NAME);
+    #[cfg(feature = "http")]
+    names.extend([http::openai::NAME, http::triton::NAME]);
     names
 }
 
@@ -189,6 +230,10 @@ pub fn open(name: &str, options: &EngineOptions) -> Result<Box<dyn Engine>, Engi
         trtllm_pytorch::NAME => Ok(Box::new(trtllm_pytorch::open(options)?)),
         #[cfg(feature = "trtllm")]
         trtllm::NAME => Ok(Box::new(trtllm::TrtllmEngine::from_options(options)?)),
+        #[cfg(feature = "http")]
+        http::openai::NAME => Ok(Box::new(http::openai::open(options)?)),
+        #[cfg(feature = "http")]
+        http::triton::NAME => Ok(Box::new(http::triton::open(options)?)),
         other => Err(unknown_engine(other)),
     }
 }

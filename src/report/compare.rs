@@ -53,7 +53,7 @@ pub fn run(config: &CompareConfig) -> Result<(), Error> {
 
 fn load_side(input: &Path) -> Result<Side, Error> {
     let mut levels = BTreeMap::new();
-    for path in result_files(input)? {
+    for path in super::result_files(input)? {
         let result = ResultFile::read(&path)?;
         if let Some(other) = levels.insert(result.max_concurrency, result) {
             return Err(usage(format!(
@@ -68,22 +68,6 @@ fn load_side(input: &Path) -> Result<Side, Error> {
         input: input.to_path_buf(),
         levels,
     })
-}
-
-/// The input itself, or the result files in a folder.
-fn result_files(input: &Path) -> Result<Vec<PathBuf>, Error> {
-    if !input.is_dir() {
-        return Ok(vec![input.to_path_buf()]);
-    }
-    let entries = std::fs::read_dir(input)
-        .map_err(|e| usage(format!("cannot read {}: {e}", input.display())))?;
-    let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    files.retain(|p| p.extension().is_some_and(|e| e == "json") && p.is_file());
-    files.sort();
-    if files.is_empty() {
-        return Err(usage(format!("{}: holds no result files", input.display())));
-    }
-    Ok(files)
 }
 
 /// Runs of one level must share workload and schedule to be compared.

@@ -21,7 +21,7 @@
 pub mod openai;
 pub mod triton;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
@@ -136,6 +136,29 @@ impl Common {
     }
 
     /// Decodes a prompt for servers that take text.
+    /// What every HTTP engine says of itself; the version is the server's,
+    /// asked for at start-up, and the client's own goes in the settings.
+    pub fn engine_info(
+        &self,
+        name: &str,
+        options: &EngineOptions,
+        settings: BTreeMap<String, String>,
+    ) -> EngineInfo {
+        EngineInfo {
+            name: name.into(),
+            version: String::new(),
+            simulated: false,
+            model: None,
+            tensor_parallel_size: options.tensor_parallel_size,
+            max_model_len: None,
+            vocab_size: self
+                .tokenizer
+                .as_ref()
+                .map(|t| t.get_vocab_size(true) as u32),
+            settings,
+        }
+    }
+
     pub fn prompt_text(&self, ids: &[u32]) -> Result<String, String> {
         let tokenizer = self
             .tokenizer

@@ -22,7 +22,7 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 
 use super::{error_in, excerpt, parse_bool, Common, HttpEngine, Parsed, Protocol, TokenCounter};
-use crate::engine::{EngineConfigError, EngineInfo, EngineOptions, EngineRequest};
+use crate::engine::{EngineConfigError, EngineOptions, EngineRequest};
 
 pub const NAME: &str = "openai";
 const DEFAULT_ENDPOINT: &str = "/v1/completions";
@@ -92,20 +92,7 @@ pub fn open(options: &EngineOptions) -> Result<HttpEngine, EngineConfigError> {
         }
         .into(),
     );
-    let info = EngineInfo {
-        name: NAME.into(),
-        // The server's, asked for at start-up; the client's goes in the settings.
-        version: String::new(),
-        simulated: false,
-        model: None,
-        tensor_parallel_size: options.tensor_parallel_size,
-        max_model_len: None,
-        vocab_size: common
-            .tokenizer
-            .as_ref()
-            .map(|t| t.get_vocab_size(true) as u32),
-        settings,
-    };
+    let info = common.engine_info(NAME, options, settings);
     let protocol = OpenAi {
         common: common.clone(),
         chat,

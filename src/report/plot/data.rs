@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::baseline::store::ResultFile;
-use crate::error::{usage, Error};
+use crate::error::Error;
 use crate::metrics::LatencyMetric;
 use crate::records::{read_jsonl, RequestRecord};
 
@@ -79,7 +79,7 @@ pub fn load(inputs: &[PathBuf]) -> Result<(Vec<Series>, XAxis), Error> {
     // Levels of one sweep share engine, model, settings and start time.
     let mut groups: BTreeMap<[String; 4], Vec<ResultFile>> = BTreeMap::new();
     for input in inputs {
-        for path in result_files(input)? {
+        for path in crate::report::result_files(input)? {
             let result = ResultFile::read(&path)?;
             let key = [
                 result.benchmark.engine.clone(),
@@ -132,22 +132,6 @@ fn label(key: &[String; 4], keys: &[[String; 4]]) -> String {
         label += &format!(" {date}");
     }
     label
-}
-
-/// The input itself, or the result files in a folder.
-fn result_files(input: &Path) -> Result<Vec<PathBuf>, Error> {
-    if !input.is_dir() {
-        return Ok(vec![input.to_path_buf()]);
-    }
-    let entries = std::fs::read_dir(input)
-        .map_err(|e| usage(format!("cannot read {}: {e}", input.display())))?;
-    let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    files.retain(|p| p.extension().is_some_and(|e| e == "json") && p.is_file());
-    files.sort();
-    if files.is_empty() {
-        return Err(usage(format!("{}: holds no result files", input.display())));
-    }
-    Ok(files)
 }
 
 /// A level's x: its concurrency, else its request rate (unbounded: 0).

@@ -172,9 +172,19 @@ fn the_report_shows_verdicts_against_a_baseline() {
         let output = enginebench(&args);
         assert!(output.status.success(), "{}", stderr(&output));
     };
-    run(&["--save-baseline", "main"]);
+    // Steps of milliseconds and 40 requests, as in tests/gate.rs: a loaded
+    // machine's late wake-ups are then small beside the change.
+    let base = ["--engine-arg", "step_base_us=2000", "--num-prompts", "40"];
+    run(&[&base[..], &["--save-baseline", "main"]].concat());
     // Twice the decode step: TPOT regresses.
-    let slower = ["--engine-arg", "step_base_us=400", "--baseline", "main"];
+    let slower = [
+        "--num-prompts",
+        "40",
+        "--engine-arg",
+        "step_base_us=4000",
+        "--baseline",
+        "main",
+    ];
     run(&[&slower[..], &["--report", "--result-filename", "new.json"]].concat());
     let page = std::fs::read_to_string(dir.path().join("new.html")).unwrap();
     assert!(

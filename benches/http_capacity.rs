@@ -14,7 +14,12 @@
 //! one per chunk; default 128), `ENGINEBENCH_CAPACITY_REQUESTS_PER_STREAM`
 //! (default 4, at least 256 requests per level), `ENGINEBENCH_CAPACITY_ENGINE_ARGS`
 //! (`KEY=VALUE,...`, e.g. `client_threads=2`). Under `cargo test --all-targets`
-//! it runs a small smoke level only.
+//! it runs a small smoke level only, against the same server run in this
+//! process (`cargo test` builds examples without their plain names), so its
+//! CPU figures count both sides and mean nothing.
+
+#[path = "../tests/support/instant_server.rs"]
+mod instant_server;
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -42,8 +47,14 @@ impl Drop for Server {
     }
 }
 
+/// The smoke run's server: the same code on a thread of this process.
+fn start_server_in_process() -> (Option<Server>, String) {
+    let address = instant_server::spawn(instant_server::Config::default());
+    (None, format!("http://{address}"))
+}
+
 /// Starts target/<profile>/examples/instant_server and reads its address.
-fn start_server() -> (Server, String) {
+fn start_server() -> (Option<Server>, String) {
     let exe = std::env::current_exe().unwrap();
     let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
     let path: PathBuf = profile_dir.join("examples/instant_server");
@@ -62,7 +73,7 @@ fn start_server() -> (Server, String) {
         .read_line(&mut line)
         .unwrap();
     let url = line.trim().trim_start_matches("listening on ").to_string();
-    (Server(child), url)
+    (Some(Server(child)), url)
 }
 
 /// This process's user + system CPU seconds, from /proc/self/stat.
@@ -110,7 +121,11 @@ fn main() {
         .split(',')
         .filter_map(|kv| kv.split_once('=').map(|(k, v)| (k.into(), v.into())))
         .collect();
-    let (_server, url) = start_server();
+    let (_server, url) = if smoke {
+        start_server_in_process()
+    } else {
+        start_server()
+    };
     let options = EngineOptions {
         model: Some("instant".into()),
         args,

@@ -27,6 +27,29 @@ fn venv() -> PathBuf {
     venv
 }
 
+/// vLLM's settings and the workload both vLLM tests run: 6 requests of
+/// 24 -> 12 tokens, 3 at a time.
+#[cfg(feature = "vllm")]
+const VLLM_TINY_RUN: &[&str] = &[
+    "--engine-arg",
+    "max_model_len=512",
+    "--engine-arg",
+    "max_num_seqs=8",
+    "--engine-arg",
+    "enforce_eager=true",
+    "--engine-arg",
+    "dtype=bfloat16",
+    "--random-input-len",
+    "24",
+    "--random-output-len",
+    "12",
+    "--num-prompts",
+    "6",
+    "--max-concurrency",
+    "3",
+    "--ignore-eos",
+];
+
 fn tiny_model() -> String {
     let model = repo().join("models/tiny-llama");
     assert!(
@@ -86,29 +109,7 @@ fn vllm_runs_in_process_on_a_tiny_model() {
     let model = tiny_model();
     let output = run_engine(
         dir.path(),
-        &[
-            "--engine",
-            "vllm",
-            "--model",
-            &model,
-            "--engine-arg",
-            "max_model_len=512",
-            "--engine-arg",
-            "max_num_seqs=8",
-            "--engine-arg",
-            "enforce_eager=true",
-            "--engine-arg",
-            "dtype=bfloat16",
-            "--random-input-len",
-            "24",
-            "--random-output-len",
-            "12",
-            "--num-prompts",
-            "6",
-            "--max-concurrency",
-            "3",
-            "--ignore-eos",
-        ],
+        &[&["--engine", "vllm", "--model", &model][..], VLLM_TINY_RUN].concat(),
         &[],
     );
     assert!(output.status.success(), "{}", stderr(&output));
@@ -137,30 +138,10 @@ fn vllm_tensor_parallel_2_runs_two_workers() {
     let output = run_engine(
         dir.path(),
         &[
-            "--engine",
-            "vllm",
-            "--model",
-            &model,
-            "--tp",
-            "2",
-            "--engine-arg",
-            "max_model_len=512",
-            "--engine-arg",
-            "max_num_seqs=8",
-            "--engine-arg",
-            "enforce_eager=true",
-            "--engine-arg",
-            "dtype=bfloat16",
-            "--random-input-len",
-            "24",
-            "--random-output-len",
-            "12",
-            "--num-prompts",
-            "6",
-            "--max-concurrency",
-            "3",
-            "--ignore-eos",
-        ],
+            &["--engine", "vllm", "--model", &model, "--tp", "2"][..],
+            VLLM_TINY_RUN,
+        ]
+        .concat(),
         &[("VLLM_CPU_OMP_THREADS_BIND", "0|1")],
     );
     assert!(output.status.success(), "{}", stderr(&output));

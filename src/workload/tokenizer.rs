@@ -13,20 +13,9 @@ pub struct TextTokenizer {
 
 impl TextTokenizer {
     pub fn load(path: &Path) -> Result<Self, WorkloadError> {
-        let file: PathBuf = if path.is_dir() {
-            path.join("tokenizer.json")
-        } else {
-            path.to_path_buf()
-        };
-        if !file.is_file() {
-            return Err(WorkloadError(format!(
-                "tokenizer not found: {} (give a tokenizer.json or a model folder holding one)",
-                file.display()
-            )));
-        }
-        let inner = Tokenizer::from_file(&file)
-            .map_err(|e| WorkloadError(format!("cannot load tokenizer {}: {e}", file.display())))?;
-        Ok(Self { inner })
+        load_file(path)
+            .map(|inner| Self { inner })
+            .map_err(WorkloadError)
     }
 
     /// Token ids without special tokens, so lengths count the text alone.
@@ -36,4 +25,22 @@ impl TextTokenizer {
             .map(|encoding| encoding.get_ids().to_vec())
             .map_err(|e| WorkloadError(format!("cannot tokenize text: {e}")))
     }
+}
+
+/// Loads `tokenizer.json`, or the one in a model folder; `Err` is one line
+/// naming the file. Also used by the engines that decode or count text.
+pub fn load_file(path: &Path) -> Result<Tokenizer, String> {
+    let file: PathBuf = if path.is_dir() {
+        path.join("tokenizer.json")
+    } else {
+        path.to_path_buf()
+    };
+    if !file.is_file() {
+        return Err(format!(
+            "tokenizer not found: {} (give a tokenizer.json or a model folder holding one)",
+            file.display()
+        ));
+    }
+    Tokenizer::from_file(&file)
+        .map_err(|e| format!("cannot load tokenizer {}: {e}", file.display()))
 }

@@ -22,7 +22,6 @@ pub mod openai;
 pub mod triton;
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,6 +43,7 @@ use super::{
     Engine, EngineConfigError, EngineError, EngineInfo, EngineOptions, EngineRequest, Event,
     RequestId,
 };
+use crate::workload::tokenizer::load_file;
 
 /// Longest error body quoted in a failure reason.
 const REASON_BODY_CHARS: usize = 200;
@@ -106,7 +106,7 @@ impl Common {
         let tokenizer = options
             .tokenizer
             .as_deref()
-            .map(load_tokenizer)
+            .map(|path| load_file(path).map_err(EngineConfigError))
             .transpose()?
             .map(Arc::new);
         let mut client_threads = 1;
@@ -203,16 +203,6 @@ fn parse_url(base: &str, endpoint: &str) -> Result<Uri, EngineConfigError> {
         return Err(bad("no host"));
     }
     Ok(uri)
-}
-
-fn load_tokenizer(path: &Path) -> Result<Tokenizer, EngineConfigError> {
-    let file = if path.is_dir() {
-        path.join("tokenizer.json")
-    } else {
-        path.to_path_buf()
-    };
-    Tokenizer::from_file(&file)
-        .map_err(|e| EngineConfigError(format!("cannot load tokenizer {}: {e}", file.display())))
 }
 
 /// How output tokens were counted, as written in results.

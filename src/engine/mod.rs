@@ -9,6 +9,7 @@
 //! [`Event`] when `poll` hands it over. Engine-side timestamps, where an engine
 //! has them, travel as [`Event::EngineStats`] and are kept beside ours.
 
+pub mod args;
 #[cfg(feature = "hf")]
 pub mod hf;
 #[cfg(feature = "http")]

@@ -27,12 +27,17 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
+use super::args::EngineArgs;
 use super::{
     Engine, EngineConfigError, EngineError, EngineInfo, EngineOptions, EngineRequest, Event,
     RequestId,
 };
 
 pub const NAME: &str = "sim";
+
+/// Longest simulated iteration: far beyond any sane setting, short enough
+/// that adding it to a clock reading cannot overflow.
+const MAX_ITERATION: Duration = Duration::from_secs(86_400);
 
 /// The simulated engine's parameters (`--engine-arg key=value`).
 #[derive(Clone, Debug, PartialEq)]
@@ -66,51 +71,52 @@ impl Default for SimConfig {
 
 impl SimConfig {
     /// Cost of one iteration that prefills `prefill_tokens` and decodes `decoding` requests.
+    /// Capped at [`MAX_ITERATION`], so that `now + cost` cannot overflow.
     pub fn iteration_cost(&self, prefill_tokens: u64, decoding: usize) -> Duration {
-        let prefill = self.prefill_per_token * prefill_tokens as u32;
-        if decoding == 0 {
-            return prefill;
+        let mut seconds = self.prefill_per_token.as_secs_f64() * prefill_tokens as f64;
+        if decoding > 0 {
+            seconds += self.step_base.as_secs_f64()
+                + self.step_per_sequence.as_secs_f64() * decoding as f64;
         }
-        prefill + self.step_base + self.step_per_sequence * decoding as u32
+        // Finite and non-negative (every term is), so the conversion cannot panic.
+        Duration::from_secs_f64(seconds.min(MAX_ITERATION.as_secs_f64()))
     }
 
     /// Applies `--engine-arg` settings; unknown keys and bad values are errors.
-    pub fn with_args(mut self, args: &[(String, String)]) -> Result<Self, EngineConfigError> {
-        for (key, value) in args {
-            let bad = |what: &str| {
-                EngineConfigError(format!("sim engine arg {key}={value}: expected {what}"))
-            };
-            let micros = || {
-                value
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|v| v.is_finite() && *v >= 0.0)
-                    .map(|v| Duration::from_secs_f64(v / 1e6))
-                    .ok_or_else(|| bad("microseconds >= 0"))
-            };
-            let positive = || {
-                value
-                    .parse::<u64>()
-                    .ok()
-                    .filter(|v| *v > 0)
-                    .ok_or_else(|| bad("a positive integer"))
-            };
-            match key.as_str() {
-                "max_batch_size" => self.max_batch_size = positive()? as usize,
-                "kv_capacity_tokens" => self.kv_capacity_tokens = positive()?,
-                "prefill_us_per_token" => self.prefill_per_token = micros()?,
-                "step_base_us" => self.step_base = micros()?,
-                "step_per_seq_us" => self.step_per_sequence = micros()?,
-                "max_model_len" => self.max_model_len = positive()?.min(u32::MAX as u64) as u32,
-                "vocab_size" => self.vocab_size = positive()?.min(u32::MAX as u64) as u32,
-                "fail_after_iterations" => self.fail_after_iterations = Some(positive()?),
-                _ => return Err(EngineConfigError(format!(
-                    "unknown sim engine arg '{key}' (known: max_batch_size, kv_capacity_tokens, \
-                     prefill_us_per_token, step_base_us, step_per_seq_us, max_model_len, vocab_size, \
-                     fail_after_iterations)"
-                ))),
-            }
+    pub fn with_args(mut self, pairs: &[(String, String)]) -> Result<Self, EngineConfigError> {
+        let mut args = EngineArgs::new(NAME, pairs);
+        for warning in args.warnings() {
+            eprintln!("warning: {warning}");
         }
+        // Bounds keep every later product of these in range (no overflow, no
+        // panicking duration arithmetic): at most 1000 s per cost term.
+        const MAX_US: f64 = 1e9;
+        let count = |n: u64| n as usize;
+        if let Some(n) = args.take_positive("max_batch_size", 1 << 20)? {
+            self.max_batch_size = count(n);
+        }
+        if let Some(n) = args.take_positive("kv_capacity_tokens", 1 << 40)? {
+            self.kv_capacity_tokens = n;
+        }
+        if let Some(d) = args.take_micros("prefill_us_per_token", MAX_US)? {
+            self.prefill_per_token = d;
+        }
+        if let Some(d) = args.take_micros("step_base_us", MAX_US)? {
+            self.step_base = d;
+        }
+        if let Some(d) = args.take_micros("step_per_seq_us", MAX_US)? {
+            self.step_per_sequence = d;
+        }
+        if let Some(n) = args.take_positive("max_model_len", u32::MAX as u64)? {
+            self.max_model_len = n as u32;
+        }
+        if let Some(n) = args.take_positive("vocab_size", u32::MAX as u64)? {
+            self.vocab_size = n as u32;
+        }
+        if let Some(n) = args.take_positive("fail_after_iterations", u64::MAX)? {
+            self.fail_after_iterations = Some(n);
+        }
+        args.finish()?;
         Ok(self)
     }
 }

@@ -264,5 +264,13 @@ fn bench_level(c: &mut Criterion, group: &str, bench: &mut Bench, benchmarking: 
     group.finish();
 }
 
-criterion_group!(benches, engines_bench);
+criterion_group! {
+    name = benches;
+    config = {
+        // criterion's own plots need a font: see `register_font`.
+        enginebench::report::plot::charts::register_font();
+        Criterion::default()
+    };
+    targets = engines_bench
+}
 criterion_main!(benches);

@@ -31,11 +31,21 @@ fn color(i: usize) -> RGBColor {
 }
 
 /// Registers the embedded font once; plotters looks fonts up by family name.
+///
+/// It is registered under the generic family names too. Plotters' font
+/// backend is chosen by cargo feature for the whole build, so with our
+/// `ab_glyph` on, every other user of plotters in the same binary (criterion's
+/// plots in `cargo bench`, which ask for `sans-serif`) finds only registered
+/// fonts: without this, criterion panics with `FontUnavailable`.
 pub fn register_font() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let bytes: &'static [u8] = include_bytes!("../../../third_party/fonts/DejaVuSans.ttf");
-        let _ = plotters::style::register_font(FONT, FontStyle::Normal, bytes);
+        for family in [FONT, "sans-serif", "serif", "monospace"] {
+            for style in [FontStyle::Normal, FontStyle::Bold, FontStyle::Italic] {
+                let _ = plotters::style::register_font(family, style, bytes);
+            }
+        }
     });
 }
 

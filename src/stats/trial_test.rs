@@ -9,7 +9,7 @@
 //! - **The p-value** is a two-sided permutation test over trials of equal
 //!   means of the trials' means: every split of the pooled trials into two
 //!   groups of the original sizes is enumerated when there are at most a
-//!   million (21 trials), otherwise a seeded Monte Carlo sample is drawn.
+//!   million (11 trials a side), otherwise a seeded Monte Carlo sample is drawn.
 //!   It assumes nothing about the distribution, only that identical setups
 //!   give exchangeable trials, and it is exact at any trial count.
 //! - **The verdict** follows criterion's rule, at the trial level: regressed
@@ -763,7 +763,7 @@ mod tests {
                 let new = two_level(100.0, 0.03, 0.2, 6, 400, &mut rng);
                 let pool = |t: &[Vec<f64>]| super::super::Sample::new(t.concat());
                 let mut c = config(rep as u64);
-                c.resamples = 1_000;
+                c.resamples = 200;
                 let t = Thresholds::default();
                 let r = super::super::compare(
                     &pool(&base),

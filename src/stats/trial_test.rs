@@ -409,6 +409,12 @@ mod tests {
         }
     }
 
+    /// One value per trial, lower is better, default thresholds.
+    fn judge_values(base: &[f64], new: &[f64]) -> TrialComparison {
+        let t = Thresholds::default();
+        compare_trial_values(base, new, Direction::LowerIsBetter, &t, &config(0)).unwrap()
+    }
+
     fn judge(base: &[Vec<f64>], new: &[Vec<f64>], seed: u64) -> TrialComparison {
         let t = Thresholds::default();
         compare_trials(base, new, Direction::LowerIsBetter, &t, &config(seed)).unwrap()
@@ -496,14 +502,7 @@ mod tests {
         let base = [98.0, 99.0, 101.0, 102.0];
         let new = [108.0, 109.0, 111.0, 112.0];
         let (_, sd) = mean_and_sd(&base);
-        let c = compare_trial_values(
-            &base,
-            &new,
-            Direction::LowerIsBetter,
-            &Thresholds::default(),
-            &config(0),
-        )
-        .unwrap();
+        let c = judge_values(&base, &new);
         let change = c.change.unwrap().mean;
         assert!((change.point_estimate - 0.10).abs() < 1e-12);
         let (va, vb) = (sd * sd / (4.0 * 1e4), sd * sd / (4.0 * 110.0 * 110.0));
@@ -536,14 +535,7 @@ mod tests {
     fn a_significant_change_inside_the_noise_is_no_change() {
         let base = [100.0, 100.1, 99.9, 100.05, 99.95, 100.0];
         let new: Vec<f64> = base.iter().map(|v| v * 1.01).collect();
-        let c = compare_trial_values(
-            &base,
-            &new,
-            Direction::LowerIsBetter,
-            &Thresholds::default(),
-            &config(0),
-        )
-        .unwrap();
+        let c = judge_values(&base, &new);
         assert!(c.p_value < 0.01, "{c:?}");
         assert_eq!(c.verdict, TrialVerdict::NoChange);
     }
@@ -552,25 +544,11 @@ mod tests {
     #[test]
     fn degenerate_inputs() {
         let same = [5.0, 5.0, 5.0, 5.0];
-        let c = compare_trial_values(
-            &same,
-            &same,
-            Direction::LowerIsBetter,
-            &Thresholds::default(),
-            &config(0),
-        )
-        .unwrap();
+        let c = judge_values(&same, &same);
         assert_eq!((c.verdict, c.p_value), (TrialVerdict::NoChange, 1.0));
         assert_eq!(c.change.unwrap().mean.interval(), [0.0, 0.0]);
         let zeros = [0.0; 4];
-        let z = compare_trial_values(
-            &zeros,
-            &zeros,
-            Direction::LowerIsBetter,
-            &Thresholds::default(),
-            &config(0),
-        )
-        .unwrap();
+        let z = judge_values(&zeros, &zeros);
         assert_eq!(z.change.unwrap().mean.point_estimate, 0.0);
         let empty: [Vec<f64>; 2] = [vec![], vec![]];
         assert!(compare_trials(
@@ -731,22 +709,14 @@ mod tests {
     /// test is exact), and the gate flags a change in at most 2.5%.
     #[test]
     fn false_alarms_stay_at_the_nominal_level() {
-        let reps = 2_000;
-        let (mut significant, mut alarms) = (0, 0);
-        for rep in 0..reps {
-            let mut rng = ChaCha8Rng::seed_from_u64(rep);
-            let base = two_level(100.0, 0.03, 0.2, 6, 50, &mut rng);
-            let new = two_level(100.0, 0.03, 0.2, 6, 50, &mut rng);
-            let c = judge(&base, &new, rep);
-            significant += usize::from(c.p_value < 0.05);
-            alarms += usize::from(c.verdict != TrialVerdict::NoChange);
-        }
-        let share = significant as f64 / reps as f64;
-        assert!((0.035..=0.065).contains(&share), "p < 0.05 in {share}");
+        let same = (0.2, 6, 1.0);
+        let significant = share_of_pairs(2_000, 0, same, |c| c.p_value < 0.05);
         assert!(
-            alarms as f64 / reps as f64 <= 0.025,
-            "{alarms} alarms of {reps}"
+            (0.035..=0.065).contains(&significant),
+            "p < 0.05 in {significant}"
         );
+        let alarms = share_of_pairs(2_000, 0, same, |c| c.verdict != TrialVerdict::NoChange);
+        assert!(alarms <= 0.025, "alarms in {alarms}");
     }
 
     /// The request-level test flags about half of A/A pairs of 6 trials of
@@ -781,40 +751,44 @@ mod tests {
         );
     }
 
+    /// Share of `reps` seeded pairs of two-level data (3% run-level shift,
+    /// `trials` of 50 requests with `noise` request noise; the new side
+    /// `factor` times slower) whose comparison satisfies `holds`.
+    fn share_of_pairs(
+        reps: u64,
+        first_seed: u64,
+        (noise, trials, factor): (f64, usize, f64),
+        holds: impl Fn(&TrialComparison) -> bool,
+    ) -> f64 {
+        let hits = (first_seed..first_seed + reps)
+            .filter(|&rep| {
+                let mut rng = ChaCha8Rng::seed_from_u64(rep);
+                let base = two_level(100.0, 0.03, noise, trials, 50, &mut rng);
+                let new = two_level(100.0 * factor, 0.03, noise, trials, 50, &mut rng);
+                holds(&judge(&base, &new, rep))
+            })
+            .count();
+        hits as f64 / reps as f64
+    }
+
     /// Power: a 10% slower metric whose trials scatter by about 3% (run-level
     /// shift 3%, request noise 5% over 50 requests) is reported regressed in
     /// at least 95% of 500 pairs of 6 trials a side.
     #[test]
     fn a_planted_ten_percent_shift_is_found() {
-        let reps = 500;
-        let found = (0..reps)
-            .filter(|&rep| {
-                let mut rng = ChaCha8Rng::seed_from_u64(rep);
-                let base = two_level(100.0, 0.03, 0.05, 6, 50, &mut rng);
-                let new = two_level(110.0, 0.03, 0.05, 6, 50, &mut rng);
-                judge(&base, &new, rep).verdict == TrialVerdict::Regressed
-            })
-            .count();
-        assert!(
-            found as f64 / reps as f64 >= 0.95,
-            "found {found} of {reps}"
-        );
+        let found = share_of_pairs(500, 0, (0.05, 6, 1.1), |c| {
+            c.verdict == TrialVerdict::Regressed
+        });
+        assert!(found >= 0.95, "found in {found}");
     }
 
     /// Intervals of the change cover the true +10% at the nominal rate.
     #[test]
     fn change_intervals_cover_the_planted_change() {
-        let reps = 1_500;
-        let hits = (0..reps)
-            .filter(|&rep| {
-                let mut rng = ChaCha8Rng::seed_from_u64(7_000 + rep);
-                let base = two_level(100.0, 0.03, 0.2, 5, 50, &mut rng);
-                let new = two_level(110.0, 0.03, 0.2, 5, 50, &mut rng);
-                let c = judge(&base, &new, rep);
-                c.change.unwrap().mean.confidence_interval.contains(0.10)
-            })
-            .count();
-        let share = hits as f64 / reps as f64;
+        let share = share_of_pairs(1_500, 7_000, (0.2, 5, 1.1), |c| {
+            let change = c.change.as_ref().unwrap();
+            change.mean.confidence_interval.contains(0.10)
+        });
         assert!((0.93..=0.97).contains(&share), "coverage {share}");
     }
 }

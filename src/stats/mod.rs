@@ -8,6 +8,10 @@ mod outliers;
 mod sample;
 mod summary;
 
+pub mod noise;
+pub mod trial_test;
+pub mod trials;
+
 pub use bootstrap::{estimates, BootstrapConfig, ConfidenceInterval, Estimate, Estimates};
 pub use compare::{compare, Comparison, Direction, Thresholds, Verdict};
 pub use outliers::Outliers;

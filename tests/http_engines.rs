@@ -352,6 +352,22 @@ fn bad_http_settings_are_usage_errors() {
             "unknown openai engine arg 'colour'",
         ),
         (
+            "triton",
+            &["--model", "m", "--engine-arg", "colour=blue"][..],
+            "unknown triton engine arg 'colour' (known: client_threads, token_id_prompts, \
+             min_tokens_field)",
+        ),
+        (
+            "triton",
+            &["--model", "m", "--engine-arg", "token_id_prompts=maybe"][..],
+            "triton engine arg token_id_prompts=maybe: expected true or false",
+        ),
+        (
+            "openai",
+            &["--model", "m", "--engine-arg", "client_threads=0"][..],
+            "openai engine arg client_threads=0: expected an integer in 1..=64",
+        ),
+        (
             "openai",
             &["--model", "m", "--max-failures", "0"][..],
             "--max-failures must be at least 1",

@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use super::{error_in, excerpt, parse_bool, Common, HttpEngine, Parsed, Protocol, TokenCounter};
+use super::{error_in, excerpt, Common, HttpEngine, Parsed, Protocol, TokenCounter};
 use crate::engine::{EngineConfigError, EngineOptions, EngineRequest};
 
 pub const NAME: &str = "openai";
@@ -35,7 +35,7 @@ struct OpenAi {
 }
 
 pub fn open(options: &EngineOptions) -> Result<HttpEngine, EngineConfigError> {
-    let common = Common::from_options(NAME, options, DEFAULT_ENDPOINT)?;
+    let (common, mut args) = Common::from_options(NAME, options, DEFAULT_ENDPOINT)?;
     let path = common.url.path().trim_end_matches('/').to_string();
     let chat = if path.ends_with("/chat/completions") {
         true
@@ -46,20 +46,9 @@ pub fn open(options: &EngineOptions) -> Result<HttpEngine, EngineConfigError> {
             "--endpoint '{path}': the openai engine speaks /v1/completions or /v1/chat/completions"
         )));
     };
-    let mut token_id_prompts = !chat;
-    let mut continuous_usage = true;
-    for (key, value) in &common.args {
-        match key.as_str() {
-            "token_id_prompts" => token_id_prompts = parse_bool(NAME, key, value)?,
-            "continuous_usage" => continuous_usage = parse_bool(NAME, key, value)?,
-            _ => {
-                return Err(EngineConfigError(format!(
-                    "unknown openai engine arg '{key}' (known: token_id_prompts, \
-                     continuous_usage, client_threads)"
-                )))
-            }
-        }
-    }
+    let token_id_prompts = args.take_bool("token_id_prompts")?.unwrap_or(!chat);
+    let continuous_usage = args.take_bool("continuous_usage")?.unwrap_or(true);
+    args.finish()?;
     if chat && token_id_prompts {
         return Err(EngineConfigError(
             "chat completions take text: token_id_prompts=true needs /v1/completions".into(),

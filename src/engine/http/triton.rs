@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use super::{error_in, excerpt, parse_bool, Common, HttpEngine, Parsed, Protocol, TokenCounter};
+use super::{error_in, excerpt, Common, HttpEngine, Parsed, Protocol, TokenCounter};
 use crate::engine::{EngineConfigError, EngineOptions, EngineRequest};
 
 pub const NAME: &str = "triton";
@@ -31,23 +31,14 @@ struct Triton {
 }
 
 pub fn open(options: &EngineOptions) -> Result<HttpEngine, EngineConfigError> {
-    let common = Common::from_options(NAME, options, DEFAULT_ENDPOINT)?;
-    let mut token_id_prompts = false;
-    let mut min_tokens_field = Some("min_tokens".to_string());
-    for (key, value) in &common.args {
-        match key.as_str() {
-            "token_id_prompts" => token_id_prompts = parse_bool(NAME, key, value)?,
-            "min_tokens_field" => {
-                min_tokens_field = (value != "none").then(|| value.clone());
-            }
-            _ => {
-                return Err(EngineConfigError(format!(
-                    "unknown triton engine arg '{key}' (known: token_id_prompts, \
-                     min_tokens_field, client_threads)"
-                )))
-            }
-        }
-    }
+    let (common, mut args) = Common::from_options(NAME, options, DEFAULT_ENDPOINT)?;
+    let token_id_prompts = args.take_bool("token_id_prompts")?.unwrap_or(false);
+    let min_tokens_field = match args.take_string("min_tokens_field") {
+        None => Some("min_tokens".to_string()),
+        Some(none) if none == "none" => None,
+        Some(field) => Some(field),
+    };
+    args.finish()?;
     if !token_id_prompts && common.tokenizer.is_none() {
         return Err(EngineConfigError(
             "--engine triton sends text_input: it needs --tokenizer (or --engine-arg \
@@ -148,11 +139,5 @@ mod tests {
         assert_eq!(count_ids(&json!([1, 2, 3])), 3);
         assert_eq!(count_ids(&json!([[1, 2]])), 2);
         assert_eq!(count_ids(&json!(7)), 1);
-    }
-
-    #[test]
-    fn booleans() {
-        assert!(parse_bool(NAME, "k", "true").unwrap());
-        assert!(parse_bool(NAME, "k", "maybe").is_err());
     }
 }

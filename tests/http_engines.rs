@@ -354,8 +354,8 @@ fn bad_http_settings_are_usage_errors() {
         (
             "triton",
             &["--model", "m", "--engine-arg", "colour=blue"][..],
-            "unknown triton engine arg 'colour' (known: client_threads, token_id_prompts, \
-             min_tokens_field)",
+            "unknown triton engine arg 'colour' (known: client_threads, max_event_bytes, \
+             max_bytes_per_token, token_id_prompts, min_tokens_field)",
         ),
         (
             "triton",

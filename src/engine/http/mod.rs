@@ -44,13 +44,27 @@ use tokio::runtime::Runtime;
 use tokio::task::AbortHandle;
 
 use self::count::TokenCounter;
-use self::stream::{HttpClient, Shared, Timeouts};
+use self::sse::DEFAULT_MAX_EVENT_BYTES;
+use self::stream::{HttpClient, Limits, Shared, Timeouts};
 use super::args::EngineArgs;
 use super::{
     Engine, EngineConfigError, EngineError, EngineInfo, EngineOptions, EngineRequest, Event,
     RequestId,
 };
 use crate::workload::tokenizer::load_file;
+
+/// The default of `--engine-arg max_bytes_per_token`: a body may carry this
+/// much per output token asked for (plus one largest event). vLLM's chunks
+/// are about 300 bytes per token with per-chunk usage, a few KiB with
+/// logprobs; 64 KiB leaves room for any honest server and stops a flood.
+const DEFAULT_MAX_BYTES_PER_TOKEN: u64 = 64 << 10;
+/// hyper's limits on a response head, set here rather than left to its
+/// defaults: 64 KiB of status line and headers (hyper's read buffer, which
+/// also caps one read of the body), and 100 headers.
+const MAX_HEADER_BYTES: usize = 64 << 10;
+const MAX_HEADERS: usize = 100;
+/// Most bytes of the version answer read at start-up.
+const VERSION_BODY_BYTES: usize = 16 << 10;
 
 /// What one streamed event said.
 #[derive(Debug, PartialEq)]
@@ -80,6 +94,7 @@ pub(crate) struct Common {
     pub url: Uri,
     pub tokenizer: Option<Arc<Tokenizer>>,
     pub client_threads: usize,
+    pub limits: Limits,
 }
 
 impl Common {
@@ -117,11 +132,27 @@ impl Common {
             .map(Arc::new);
         // At most 64: in range for usize everywhere.
         let client_threads = args.take_u64_in("client_threads", 1..=64)?.unwrap_or(1) as usize;
+        // A 1 KiB floor keeps a typo from failing every request; the ceilings
+        // keep the budgets' products far from overflow and a typo from
+        // lifting the bound altogether.
+        let max_event_bytes = args
+            .take_u64_in("max_event_bytes", 1 << 10..=1 << 30)?
+            .map_or(DEFAULT_MAX_EVENT_BYTES, |n| n as usize);
+        let max_bytes_per_token = args
+            .take_u64_in("max_bytes_per_token", 16..=1 << 24)?
+            .unwrap_or(DEFAULT_MAX_BYTES_PER_TOKEN);
+        let limits = Limits {
+            max_event_bytes,
+            max_bytes_per_token,
+            max_header_bytes: MAX_HEADER_BYTES,
+            max_headers: MAX_HEADERS,
+        };
         let common = Self {
             model_name,
             url,
             tokenizer,
             client_threads,
+            limits,
         };
         Ok((common, args))
     }
@@ -237,6 +268,8 @@ impl HttpEngine {
             connector.set_nodelay(true);
             Client::builder(TokioExecutor::new())
                 .pool_max_idle_per_host(usize::MAX)
+                .http1_max_buf_size(common.limits.max_header_bytes)
+                .http1_max_headers(common.limits.max_headers)
                 .build(connector)
         };
         let authorization = api_key_header(&http.api_key_env)?;
@@ -256,6 +289,15 @@ impl HttpEngine {
         settings.insert("client_version".into(), env!("CARGO_PKG_VERSION").into());
         settings.insert("url".into(), common.url.to_string());
         settings.insert("client_threads".into(), common.client_threads.to_string());
+        let limits = common.limits;
+        for (key, value) in [
+            ("max_event_bytes", limits.max_event_bytes as u64),
+            ("max_bytes_per_token", limits.max_bytes_per_token),
+            ("max_header_bytes", limits.max_header_bytes as u64),
+            ("max_headers", limits.max_headers as u64),
+        ] {
+            settings.insert(key.into(), value.to_string());
+        }
         settings.insert(
             "api_key".into(),
             match authorization {
@@ -285,6 +327,7 @@ impl HttpEngine {
                     first_token: http.first_token_timeout,
                     idle: http.idle_timeout,
                 },
+                limits,
             }),
             tx,
             rx,
@@ -317,7 +360,11 @@ async fn server_version(
     if !response.status().is_success() {
         return None;
     }
-    let body = response.into_body().collect().await.ok()?.to_bytes();
+    let body = http_body_util::Limited::new(response.into_body(), VERSION_BODY_BYTES)
+        .collect()
+        .await
+        .ok()?
+        .to_bytes();
     let value: Value = serde_json::from_slice(&body).ok()?;
     value.get("version")?.as_str().map(str::to_string)
 }
@@ -360,6 +407,7 @@ impl Engine for HttpEngine {
         let task = runtime.spawn(stream::request(
             self.shared.clone(),
             id,
+            request.max_output_tokens,
             body,
             self.tx.clone(),
         ));

@@ -21,6 +21,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
+use super::count::count_field;
 use super::{error_in, excerpt, Common, HttpEngine, Parsed, Protocol, TokenCounter};
 use crate::engine::{EngineConfigError, EngineOptions, EngineRequest};
 
@@ -129,8 +130,13 @@ impl Protocol for OpenAi {
     }
 
     fn parse(&self, data: &str, counter: &mut TokenCounter) -> Result<Parsed, String> {
-        if data.trim() == "[DONE]" {
+        let data = data.trim();
+        if data == "[DONE]" {
             return Ok(Parsed::Done);
+        }
+        // An event with empty data carries nothing (and no progress).
+        if data.is_empty() {
+            return Ok(Parsed::Tokens(0));
         }
         let value: Value = serde_json::from_str(data)
             .map_err(|_| format!("malformed event: {}", excerpt(data, 100)))?;
@@ -140,10 +146,8 @@ impl Protocol for OpenAi {
                 excerpt(&message, 200)
             ));
         }
-        let usage = value
-            .get("usage")
-            .and_then(|u| u.get("completion_tokens"))
-            .and_then(Value::as_u64);
+        let usage = value.get("usage").and_then(|u| u.get("completion_tokens"));
+        let usage = count_field(usage, "usage.completion_tokens")?;
         let choice = value
             .get("choices")
             .and_then(Value::as_array)
@@ -151,7 +155,7 @@ impl Protocol for OpenAi {
         let Some(choice) = choice else {
             // The closing usage report: a chunk without choices.
             if let Some(total) = usage {
-                counter.final_usage(total);
+                counter.final_usage(total)?;
             }
             return Ok(Parsed::Tokens(0));
         };
@@ -160,7 +164,7 @@ impl Protocol for OpenAi {
             false => choice.get("text"),
         }
         .and_then(Value::as_str);
-        Ok(Parsed::Tokens(counter.chunk(usage, None, text)))
+        Ok(Parsed::Tokens(counter.chunk(usage, None, text)?))
     }
 
     fn needs_done_marker(&self) -> bool {

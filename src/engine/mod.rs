@@ -163,7 +163,7 @@ pub struct HttpOptions {
     pub connect_timeout: Duration,
     /// From submission to the first token.
     pub first_token_timeout: Duration,
-    /// Longest gap between two chunks once tokens flow.
+    /// Longest gap between two token-bearing events once tokens flow.
     pub idle_timeout: Duration,
 }
 

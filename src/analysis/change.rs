@@ -58,7 +58,7 @@ fn compare_metric(
         return skip("needs --trials 2 or more on both sides");
     }
     let (a, b) = (metric.sample(base), metric.sample(new));
-    match stats::compare(&a, &b, metric.direction(), thresholds, config) {
+    match stats::two_sample(&a, &b, metric.direction(), thresholds, config) {
         Some(comparison) => MetricChange {
             metric,
             comparison: Some(comparison),

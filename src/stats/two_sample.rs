@@ -66,7 +66,7 @@ pub struct Comparison {
 }
 
 /// Compares `new` with `base`; `None` when either is empty.
-pub fn compare(
+pub fn two_sample(
     base: &Sample,
     new: &Sample,
     direction: Direction,
@@ -185,7 +185,7 @@ mod tests {
     }
 
     fn judge(base: &Sample, new: &Sample, direction: Direction, seed: u64) -> Comparison {
-        compare(base, new, direction, &Thresholds::default(), &config(seed)).unwrap()
+        two_sample(base, new, direction, &Thresholds::default(), &config(seed)).unwrap()
     }
 
     #[test]
@@ -269,6 +269,6 @@ mod tests {
         let empty = Sample::new(vec![]);
         let some = latencies(1.0, 5, 1);
         let t = Thresholds::default();
-        assert!(compare(&empty, &some, Direction::LowerIsBetter, &t, &config(0)).is_none());
+        assert!(two_sample(&empty, &some, Direction::LowerIsBetter, &t, &config(0)).is_none());
     }
 }

@@ -7,11 +7,12 @@ use std::sync::atomic::AtomicBool;
 use anyhow::Context;
 use serde_json::json;
 
-use crate::analysis::change::{compare_levels, MetricChange};
+use crate::analysis::change::{self, MetricChange};
 use crate::analysis::{self, validity, LevelAnalysis, Metric};
 use crate::baseline::store::{self, SampleFile};
 use crate::baseline::{BenchmarkId, LATEST};
-use crate::cli::RunConfig;
+use crate::config::PlotConfig;
+use crate::config::RunConfig;
 use crate::driver::{self, DriveOptions, NoProgress, Progress, RunOutcome};
 use crate::engine::{self, Engine, EngineInfo, RequestId};
 use crate::error::{usage, Error};
@@ -21,7 +22,6 @@ use crate::report::environment::Environment;
 use crate::report::export::{self, LevelRow};
 use crate::report::plot::Format;
 use crate::report::progress::LevelProgress;
-use crate::report::report_command::{self, PlotConfig};
 use crate::report::result_json::{self, ResultContext};
 use crate::report::speed_of_light::level::{self as light, LevelSpeedOfLight, Setup};
 use crate::report::statistics::{self, BaselineChanges, LevelStatistics};
@@ -164,7 +164,7 @@ impl<'a> Sweep<'a> {
         level: usize,
         stop: &AtomicBool,
     ) -> Result<LevelRun, Error> {
-        let count = self.config.stats.trials;
+        let count = self.config.trials;
         let mut run = LevelRun {
             concurrency,
             stem: self.file_stem(concurrency),
@@ -255,12 +255,12 @@ impl<'a> Sweep<'a> {
         for records in run.records() {
             samples.add_trial(records);
         }
-        let options = &self.config.stats.compare;
+        let options = &self.config.statistics;
         let analysis = analysis::analyze(&samples, &options.bootstrap);
         let changes = self
             .baselines
             .get(level)
-            .map(|base| compare_levels(&base.samples, &samples, &Metric::ALL, options));
+            .map(|base| change::between(&base.samples, &samples, &Metric::ALL, options));
         let warnings = self.warnings(run, &samples);
         self.print_level(run, &summary, &analysis, changes.as_deref());
         let light = match &self.light {
@@ -280,7 +280,7 @@ impl<'a> Sweep<'a> {
             samples: &samples,
             options,
             baseline: changes.as_deref().map(|changes| BaselineChanges {
-                name: self.config.stats.baseline.as_deref().unwrap_or_default(),
+                name: self.config.baselines.against.as_deref().unwrap_or_default(),
                 file: self.baseline_file(&id),
                 changes,
             }),
@@ -307,7 +307,7 @@ impl<'a> Sweep<'a> {
             fatal_error: outcome.fatal_error.as_deref(),
         };
         println!("{}", terminal::result_block(summary, &block));
-        let options = &self.config.stats.compare;
+        let options = &self.config.statistics;
         println!(
             "{}",
             statistics::intervals_block(analysis, &options.bootstrap)
@@ -316,7 +316,7 @@ impl<'a> Sweep<'a> {
         if !trials.is_empty() {
             println!("{trials}");
         }
-        if let (Some(changes), Some(name)) = (changes, &self.config.stats.baseline) {
+        if let (Some(changes), Some(name)) = (changes, &self.config.baselines.against) {
             let id = self.benchmark_id(run.concurrency);
             let baseline = BaselineChanges {
                 name,
@@ -345,7 +345,7 @@ impl<'a> Sweep<'a> {
             samples.latencies.completed(),
             highest,
             shortest,
-            &self.config.stats.validity,
+            &self.config.validity,
         ));
         warnings
     }
@@ -371,7 +371,7 @@ impl<'a> Sweep<'a> {
             let estimates = statistics::statistics_json(stats.analysis, &stats.options.bootstrap);
             let dir = &self.config.output.result_dir;
             store::save_baseline(dir, LATEST, &sample_file, &estimates)?;
-            if let Some(name) = &self.config.stats.save_baseline {
+            if let Some(name) = &self.config.baselines.save_as {
                 let path = store::save_baseline(dir, name, &sample_file, &estimates)?;
                 eprintln!(
                     "saved baseline '{name}' in {}",
@@ -473,7 +473,7 @@ impl<'a> Sweep<'a> {
             formats: vec![Format::Svg, Format::Png],
             name: self.sweep_stem(),
         };
-        match report_command::html(&config) {
+        match crate::commands::report::run(&config) {
             Err(e) if !sweep_ok => {
                 eprintln!("warning: no report: {e}");
                 Ok(())
@@ -483,8 +483,7 @@ impl<'a> Sweep<'a> {
     }
 
     fn writes_baselines(&self) -> bool {
-        let (output, stats) = (&self.config.output, &self.config.stats);
-        output.save_result || stats.save_baseline.is_some() || stats.baseline.is_some()
+        self.config.output.save_result || self.config.baselines.any()
     }
 
     fn benchmark_id(&self, concurrency: Option<usize>) -> BenchmarkId {
@@ -492,7 +491,7 @@ impl<'a> Sweep<'a> {
     }
 
     fn baseline_file(&self, id: &BenchmarkId) -> String {
-        let name = self.config.stats.baseline.as_deref().unwrap_or(LATEST);
+        let name = self.config.baselines.against.as_deref().unwrap_or(LATEST);
         let path = store::baseline_path(&self.config.output.result_dir, id, name);
         path.display().to_string()
     }
@@ -605,7 +604,7 @@ fn benchmark_id(config: &RunConfig, concurrency: Option<usize>) -> BenchmarkId {
 
 /// `--baseline NAME` for every level, read before anything runs.
 fn load_baselines(config: &RunConfig) -> Result<Vec<SampleFile>, Error> {
-    let Some(name) = &config.stats.baseline else {
+    let Some(name) = &config.baselines.against else {
         return Ok(Vec::new());
     };
     config
@@ -618,7 +617,7 @@ fn load_baselines(config: &RunConfig) -> Result<Vec<SampleFile>, Error> {
 /// Fails before anything runs when results could not be written.
 fn check_result_dir(config: &RunConfig) -> Result<(), Error> {
     let output = &config.output;
-    let baselines = config.stats.save_baseline.is_some() || config.stats.baseline.is_some();
+    let baselines = config.baselines.any();
     if !(output.save_result || output.save_detailed || baselines) {
         return Ok(());
     }

@@ -8,7 +8,17 @@ pub mod validity;
 use serde::{Serialize, Serializer};
 
 use crate::metrics::{LatencyMetric, LevelSamples};
-use crate::stats::{self, BootstrapConfig, Direction, Estimate, Estimates, Outliers, Sample};
+use crate::stats::{
+    self, BootstrapConfig, Direction, Estimate, Estimates, Outliers, Sample, Thresholds,
+};
+
+/// How intervals are computed and changes judged (`--confidence-level`,
+/// `--bootstrap-resamples`, `--noise-threshold`, `--significance-level`).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct StatisticsOptions {
+    pub bootstrap: BootstrapConfig,
+    pub thresholds: Thresholds,
+}
 
 /// A metric that carries an interval and can be compared between runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

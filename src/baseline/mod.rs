@@ -7,9 +7,8 @@
 //! <result-dir>/baselines/<benchmark id>/<NAME>/samples.json   --save-baseline NAME
 //! ```
 //!
-//! `check` is the regression gate built on them.
+//! `check` (`commands/check.rs`) is the regression gate built on them.
 
-pub mod check;
 pub mod id;
 pub mod store;
 

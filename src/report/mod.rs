@@ -1,15 +1,12 @@
 //! Reports: the terminal blocks, the result JSON, and the machine facts
 //! recorded beside every result.
 
-pub mod compare;
-pub mod env_command;
 pub mod environment;
 pub mod export;
 pub mod gpu;
 pub mod html;
 pub mod plot;
 pub mod progress;
-pub mod report_command;
 pub mod result_json;
 pub mod speed_of_light;
 pub mod statistics;

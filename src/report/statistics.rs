@@ -5,7 +5,8 @@
 use serde_json::{json, Map, Value};
 
 use super::table::Table;
-use crate::analysis::change::{CompareOptions, MetricChange};
+use crate::analysis::change::MetricChange;
+use crate::analysis::StatisticsOptions;
 use crate::analysis::{LevelAnalysis, Spread};
 use crate::baseline::BenchmarkId;
 use crate::metrics::LevelSamples;
@@ -23,7 +24,7 @@ pub struct LevelStatistics<'a> {
     pub benchmark: &'a BenchmarkId,
     pub analysis: &'a LevelAnalysis,
     pub samples: &'a LevelSamples,
-    pub options: &'a CompareOptions,
+    pub options: &'a StatisticsOptions,
     pub baseline: Option<BaselineChanges<'a>>,
 }
 
@@ -119,7 +120,7 @@ pub fn skip_notes<'a>(changes: impl IntoIterator<Item = &'a MetricChange>) -> St
 }
 
 /// Per metric: the change of the mean with its interval, p and verdict.
-pub fn change_block(baseline: &BaselineChanges, options: &CompareOptions) -> String {
+pub fn change_block(baseline: &BaselineChanges, options: &StatisticsOptions) -> String {
     let header = [
         "metric",
         "change of mean",

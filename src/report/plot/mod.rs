@@ -65,6 +65,8 @@ pub enum Format {
 }
 
 impl Format {
+    pub const ALL: [Format; 2] = [Format::Svg, Format::Png];
+
     pub fn extension(self) -> &'static str {
         match self {
             Format::Svg => "svg",

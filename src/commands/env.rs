@@ -1,19 +1,10 @@
 //! `enginebench env`: the machine, as every result file records it, and
 //! `--calibrate` to measure the GPU's bandwidth and bf16 matmul rate.
 
-use std::path::PathBuf;
-
-use super::environment::Environment;
-use super::gpu;
+use crate::config::EnvConfig;
 use crate::error::Error;
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct EnvConfig {
-    pub json: bool,
-    pub calibrate: bool,
-    pub device: usize,
-    pub python: Option<PathBuf>,
-}
+use crate::report::environment::Environment;
+use crate::report::gpu;
 
 /// Exit 0; with `--calibrate` and no usable GPU, exit 1 after printing the
 /// environment, since nothing could be measured.

@@ -7,31 +7,13 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
-use super::store::{self, ResultFile, SampleFile, LATEST};
-use super::BenchmarkId;
-use crate::analysis::change::{compare_levels, CompareOptions, MetricChange};
-use crate::analysis::Metric;
+use crate::analysis::change::{self, MetricChange};
+use crate::baseline::store::{self, ResultFile, SampleFile, LATEST};
+use crate::baseline::BenchmarkId;
+use crate::config::{Against, CheckConfig};
 use crate::error::{usage, Error};
 use crate::metrics::LevelSamples;
 use crate::stats::Verdict;
-
-/// What to check new runs against.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Against {
-    /// Baseline NAME under `<result-dir>/baselines`.
-    Baseline { name: String, result_dir: PathBuf },
-    /// Base result files, matched to the new ones by benchmark id.
-    Files(Vec<PathBuf>),
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct CheckConfig {
-    pub against: Against,
-    /// New result files; empty with a baseline: the latest run of every benchmark that has it.
-    pub results: Vec<PathBuf>,
-    pub metrics: Vec<Metric>,
-    pub options: CompareOptions,
-}
 
 /// One benchmark's base and new samples.
 struct Pair {
@@ -45,7 +27,7 @@ pub fn run(config: &CheckConfig) -> Result<(), Error> {
     let checked: Vec<(BenchmarkId, Vec<MetricChange>)> = pairs
         .into_iter()
         .map(|p| {
-            let changes = compare_levels(&p.base, &p.new, &config.metrics, &config.options);
+            let changes = change::between(&p.base, &p.new, &config.metrics, &config.statistics);
             (p.id, changes)
         })
         .collect();
@@ -181,7 +163,7 @@ fn summary(config: &CheckConfig, checked: &[(BenchmarkId, Vec<MetricChange>)]) -
         .iter()
         .filter(|c| c["verdict"] == "regressed")
         .count();
-    let t = &config.options.thresholds;
+    let t = &config.statistics.thresholds;
     json!({
         "status": if regressions == 0 { "pass" } else { "regressed" },
         "regressions": regressions,
@@ -191,7 +173,7 @@ fn summary(config: &CheckConfig, checked: &[(BenchmarkId, Vec<MetricChange>)]) -
         },
         "noise_threshold": t.noise,
         "significance_level": t.significance,
-        "confidence_level": config.options.bootstrap.confidence_level,
+        "confidence_level": config.statistics.bootstrap.confidence_level,
         "checks": checks,
     })
 }

@@ -6,22 +6,15 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
-use super::statistics::{p_text, skip_notes};
-use super::table::Table;
-use crate::analysis::change::{compare_levels, CompareOptions, MetricChange};
+use crate::analysis::change::{self, MetricChange};
 use crate::analysis::{self, LevelAnalysis, Metric};
 use crate::baseline::store::ResultFile;
+use crate::config::CompareConfig;
 use crate::error::{usage, Error};
 use crate::metrics::LatencyMetric;
+use crate::report::statistics::{p_text, skip_notes};
+use crate::report::table::Table;
 use crate::stats::{Estimate, Estimates};
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct CompareConfig {
-    /// Result files or folders of them; the first is the reference.
-    pub inputs: Vec<PathBuf>,
-    pub markdown: bool,
-    pub options: CompareOptions,
-}
 
 /// One input: its results by concurrency level (`None`: unbounded).
 struct Side {
@@ -53,7 +46,7 @@ pub fn run(config: &CompareConfig) -> Result<(), Error> {
 
 fn load_side(input: &Path) -> Result<Side, Error> {
     let mut levels = BTreeMap::new();
-    for path in super::result_files(input)? {
+    for path in crate::report::result_files(input)? {
         let result = ResultFile::read(&path)?;
         if let Some(other) = levels.insert(result.max_concurrency, result) {
             return Err(usage(format!(
@@ -127,15 +120,15 @@ fn level_report(sides: &[Side], level: Option<u64>, config: &CompareConfig) -> S
         .map(|(i, side)| {
             let result = side.levels.get(&level)?.clone();
             let changes = reference.filter(|_| i > 0).map(|base| {
-                compare_levels(
+                change::between(
                     &base.samples,
                     &result.samples,
                     &Metric::ALL,
-                    &config.options,
+                    &config.statistics,
                 )
             });
             Some(Column {
-                analysis: analysis::analyze(&result.samples, &config.options.bootstrap),
+                analysis: analysis::analyze(&result.samples, &config.statistics.bootstrap),
                 result,
                 changes,
             })
@@ -154,11 +147,11 @@ fn level_report(sides: &[Side], level: Option<u64>, config: &CompareConfig) -> S
         id.workload,
         id.schedule
     );
-    let t = &config.options.thresholds;
+    let t = &config.statistics.thresholds;
     let note = format!(
         "Speedup > 1: faster (latency) or more throughput than A. Verdict on the mean: \
          regressed/improved when its {}% interval lies beyond ±{}% and p < {}.",
-        config.options.bootstrap.confidence_level * 100.0,
+        config.statistics.bootstrap.confidence_level * 100.0,
         t.noise * 100.0,
         t.significance
     );

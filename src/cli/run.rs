@@ -1,146 +1,27 @@
-//! The command line (clap), and its translation into a checked [`RunConfig`].
-//! Flags are named like `vllm bench serve`'s where one exists.
+//! `run`'s flags and their translation into a checked [`RunConfig`].
 
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, ValueEnum};
 
-use crate::analysis::change::CompareOptions;
+use super::parse::{
+    check, parse_concurrency, parse_engine_arg, parse_goodput, parse_list, parse_percentile,
+    parse_rate,
+};
+use super::statistics::StatisticsArgs;
 use crate::analysis::validity::ValidityRules;
-use crate::analysis::Metric;
-use crate::baseline::check::{Against, CheckConfig};
 use crate::baseline::store;
+use crate::config::{BaselineOptions, OutputOptions, RunConfig};
 use crate::engine::{self, EngineOptions, HttpOptions, SamplingParams};
 use crate::error::{usage, Error};
-use crate::metrics::Slos;
-use crate::report::compare::CompareConfig;
-use crate::report::env_command::EnvConfig;
-use crate::report::plot::Format;
-use crate::report::report_command::PlotConfig;
+use crate::metrics::LatencyMetric;
 use crate::report::speed_of_light::level::GpuOptions;
-use crate::report::LatencyMetric;
-use crate::schedule::RequestRate;
-use crate::stats::{BootstrapConfig, Thresholds};
 use crate::workload::random::RandomSpec;
 use crate::workload::shared_prefix::SharedPrefixSpec;
 use crate::workload::WorkloadSpec;
 
 /// Vocabulary assumed for random token ids when neither the flag nor the model says.
 const DEFAULT_VOCAB_SIZE: u32 = 32_000;
-
-#[derive(Parser, Debug)]
-#[command(
-    name = "enginebench",
-    version,
-    about = "Measures LLM inference engines in-process"
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand, Debug)]
-pub enum Command {
-    /// Benchmark one engine over one or more concurrency levels.
-    #[command(args_override_self = true)]
-    Run(Box<RunArgs>),
-    /// Compare result files side by side: one table per concurrency level,
-    /// with intervals, speedups and verdicts against the first.
-    Compare(CompareArgs),
-    /// Regression gate: exit 1 when a watched metric regressed against a
-    /// baseline, 0 when none did, 2 on bad input. JSON summary on stdout.
-    Check(CheckArgs),
-    /// The machine: OS, CPU, memory, GPUs (through the CUDA driver, when there
-    /// is one) and engine versions of the Python environment.
-    Env(EnvArgs),
-    /// Plots of result files: each metric against concurrency with a line
-    /// per sweep, latency CDFs, a timeline of one run.
-    Plot(PlotArgs),
-    /// One self-contained HTML page of result files: tables, plots, engine,
-    /// environment, speed of light and verdicts against a baseline.
-    Report(PlotArgs),
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum PlotFormat {
-    Svg,
-    Png,
-}
-
-#[derive(Args, Debug)]
-pub struct PlotArgs {
-    /// Result JSON files, or folders of them.
-    #[arg(required = true, value_name = "RESULT")]
-    pub results: Vec<PathBuf>,
-    /// Where the files go (default: the first result's folder).
-    #[arg(short, long, value_name = "DIR")]
-    pub output: Option<PathBuf>,
-    /// File format of the plots; repeatable (default: svg and png).
-    #[arg(long, value_enum)]
-    pub format: Vec<PlotFormat>,
-    /// The files' names start with this.
-    #[arg(long, default_value = "enginebench")]
-    pub name: String,
-}
-
-impl PlotArgs {
-    pub fn into_config(self) -> PlotConfig {
-        let output = self.output.unwrap_or_else(|| {
-            let first = &self.results[0];
-            match first.is_dir() {
-                true => first.clone(),
-                false => first.parent().map(Path::to_path_buf).unwrap_or_default(),
-            }
-        });
-        let mut formats: Vec<Format> = self
-            .format
-            .iter()
-            .map(|f| match f {
-                PlotFormat::Svg => Format::Svg,
-                PlotFormat::Png => Format::Png,
-            })
-            .collect();
-        if formats.is_empty() {
-            formats = vec![Format::Svg, Format::Png];
-        }
-        formats.dedup();
-        PlotConfig {
-            inputs: self.results,
-            output,
-            formats,
-            name: self.name,
-        }
-    }
-}
-
-#[derive(Args, Debug)]
-pub struct EnvArgs {
-    /// Print JSON, as recorded in result files.
-    #[arg(long)]
-    pub json: bool,
-    /// Measure the GPU's copy bandwidth and bf16 matmul rate; exit 1 when
-    /// there is no GPU to measure.
-    #[arg(long)]
-    pub calibrate: bool,
-    /// Which GPU --calibrate measures.
-    #[arg(long, default_value_t = 0)]
-    pub device: usize,
-    /// Python interpreter of the engine environment (default: the active virtualenv).
-    #[arg(long, value_name = "PATH")]
-    pub python: Option<PathBuf>,
-}
-
-impl EnvArgs {
-    pub fn into_config(self) -> EnvConfig {
-        EnvConfig {
-            json: self.json,
-            calibrate: self.calibrate,
-            device: self.device,
-            python: self.python,
-        }
-    }
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum DatasetName {
@@ -276,7 +157,7 @@ pub struct RunArgs {
     pub gpu_flops: Option<f64>,
 
     #[command(flatten)]
-    pub stats: StatsArgs,
+    pub trials: TrialArgs,
 
     #[command(flatten)]
     pub http: HttpArgs,
@@ -344,7 +225,7 @@ impl HttpArgs {
 
 /// Trials, validity and baselines of `run`.
 #[derive(Args, Debug)]
-pub struct StatsArgs {
+pub struct TrialArgs {
     /// Runs each level N times (a fresh schedule seed per trial, the same
     /// workload) and reports the spread of throughputs between trials.
     #[arg(long, default_value_t = 1)]
@@ -359,137 +240,7 @@ pub struct StatsArgs {
     #[arg(long, value_name = "NAME")]
     pub baseline: Option<String>,
     #[command(flatten)]
-    pub comparison: ComparisonArgs,
-}
-
-/// How intervals and changes are computed; shared by run, compare and check.
-#[derive(Args, Debug)]
-pub struct ComparisonArgs {
-    /// Relative changes smaller than this are noise (0.02 is 2%).
-    #[arg(long, default_value_t = 0.02)]
-    pub noise_threshold: f64,
-    /// A change counts only with a p-value below this.
-    #[arg(long, default_value_t = 0.05)]
-    pub significance_level: f64,
-    /// Confidence level of every interval.
-    #[arg(long, default_value_t = 0.95)]
-    pub confidence_level: f64,
-    /// Bootstrap resamples per interval (large samples get fewer, never below 1000).
-    #[arg(long, default_value_t = 10_000)]
-    pub bootstrap_resamples: usize,
-}
-
-#[derive(Args, Debug)]
-pub struct CompareArgs {
-    /// Result JSON files, or folders of them (one per sweep); the first is the reference.
-    #[arg(required = true, num_args = 2.., value_name = "RESULT")]
-    pub results: Vec<PathBuf>,
-    /// Print Markdown tables.
-    #[arg(long)]
-    pub markdown: bool,
-    #[command(flatten)]
-    pub comparison: ComparisonArgs,
-}
-
-#[derive(Args, Debug)]
-pub struct CheckArgs {
-    /// Check against baseline NAME (saved with run --save-baseline NAME).
-    #[arg(long, value_name = "NAME", conflicts_with = "against")]
-    pub baseline: Option<String>,
-    /// Check against this base result file instead; repeatable.
-    #[arg(long, value_name = "RESULT.json")]
-    pub against: Vec<PathBuf>,
-    /// Result files to check; with --baseline and none given, the latest run
-    /// of every benchmark that has the baseline.
-    #[arg(value_name = "RESULT.json")]
-    pub results: Vec<PathBuf>,
-    /// Where baselines live (<result-dir>/baselines).
-    #[arg(long, default_value = "results")]
-    pub result_dir: PathBuf,
-    /// Metrics that fail the check when they regress.
-    #[arg(long, default_value = "ttft,tpot,itl,e2el,output_throughput")]
-    pub metrics: String,
-    #[command(flatten)]
-    pub comparison: ComparisonArgs,
-}
-
-/// Parses the command line. Help and version end with exit code 0; errors
-/// print one line and end with 2.
-pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, u8> {
-    match Cli::try_parse_from(args) {
-        Ok(cli) => Ok(cli.command),
-        Err(e) if !e.use_stderr() => {
-            let _ = e.print();
-            Err(0)
-        }
-        Err(e) => {
-            let rendered = e.render().to_string();
-            let first = rendered.lines().next().unwrap_or("error: bad arguments");
-            eprintln!("{first} (see --help)");
-            Err(2)
-        }
-    }
-}
-
-/// Where results go.
-#[derive(Clone, Debug, PartialEq)]
-pub struct OutputOptions {
-    pub save_result: bool,
-    pub save_detailed: bool,
-    pub result_dir: PathBuf,
-    pub result_filename: Option<String>,
-    /// Plain progress lines instead of a bar.
-    pub quiet: bool,
-    /// Plots and an HTML report beside the results.
-    pub report: bool,
-}
-
-/// A run, every flag checked.
-#[derive(Clone, Debug, PartialEq)]
-pub struct RunConfig {
-    pub engine: String,
-    pub engine_options: EngineOptions,
-    pub workload: WorkloadSpec,
-    pub num_prompts: usize,
-    pub num_warmups: usize,
-    pub seed: u64,
-    pub rate: RequestRate,
-    pub burstiness: f64,
-    /// One entry per level; `[None]` when no concurrency was given.
-    pub concurrency_levels: Vec<Option<usize>>,
-    pub ignore_eos: bool,
-    /// `--max-failures`: stop after this many failed requests.
-    pub max_failures: Option<usize>,
-    pub sampling: SamplingParams,
-    pub percentile_metrics: Vec<LatencyMetric>,
-    pub metric_percentiles: Vec<f64>,
-    pub slos: Slos,
-    pub output: OutputOptions,
-    pub stats: StatsOptions,
-    /// The GPU the speed of light is computed for.
-    pub gpu: GpuOptions,
-}
-
-/// Trials, intervals, validity rules and baselines of a run.
-#[derive(Clone, Debug, PartialEq)]
-pub struct StatsOptions {
-    pub trials: usize,
-    pub validity: ValidityRules,
-    /// Bootstrap settings (seeded by `--seed`) and thresholds.
-    pub compare: CompareOptions,
-    pub save_baseline: Option<String>,
-    pub baseline: Option<String>,
-}
-
-impl RunConfig {
-    /// The model name written in results: the model folder's name, or the engine's.
-    pub fn model_id(&self) -> String {
-        let model = self.engine_options.model.as_deref();
-        model
-            .and_then(Path::file_name)
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| self.engine.clone())
-    }
+    pub statistics: StatisticsArgs,
 }
 
 impl RunArgs {
@@ -543,7 +294,10 @@ impl RunArgs {
                 top_k: self.top_k,
                 seed: Some(self.seed),
             },
-            stats: self.stats.options(self.seed)?,
+            trials: self.trials.trials,
+            validity: self.trials.validity()?,
+            baselines: self.trials.baselines()?,
+            statistics: self.trials.statistics.options(self.seed)?,
             gpu: GpuOptions::parse(self.gpu.as_deref(), self.gpu_bandwidth, self.gpu_flops)
                 .map_err(usage)?,
             output: OutputOptions {
@@ -691,245 +445,25 @@ fn model_vocab_size(model: &Path) -> Option<u32> {
     vocab?.as_u64().map(|v| v as u32)
 }
 
-impl StatsArgs {
-    fn options(&self, seed: u64) -> Result<StatsOptions, Error> {
+impl TrialArgs {
+    fn validity(&self) -> Result<ValidityRules, Error> {
         check(self.trials >= 1, "--trials must be at least 1")?;
         check(
             self.min_duration.is_finite() && self.min_duration >= 0.0,
             "--min-duration must be a number of seconds >= 0",
         )?;
+        Ok(ValidityRules {
+            min_duration_s: self.min_duration,
+        })
+    }
+
+    fn baselines(&self) -> Result<BaselineOptions, Error> {
         for name in self.save_baseline.iter().chain(&self.baseline) {
             store::check_name(name)?;
         }
-        Ok(StatsOptions {
-            trials: self.trials,
-            validity: ValidityRules {
-                min_duration_s: self.min_duration,
-            },
-            compare: self.comparison.options(seed)?,
-            save_baseline: self.save_baseline.clone(),
-            baseline: self.baseline.clone(),
+        Ok(BaselineOptions {
+            save_as: self.save_baseline.clone(),
+            against: self.baseline.clone(),
         })
-    }
-}
-
-impl ComparisonArgs {
-    fn options(&self, seed: u64) -> Result<CompareOptions, Error> {
-        let fraction = |v: f64| v.is_finite() && v > 0.0 && v < 1.0;
-        check(
-            self.noise_threshold.is_finite() && (0.0..1.0).contains(&self.noise_threshold),
-            "--noise-threshold must be in [0, 1), e.g. 0.02 for 2%",
-        )?;
-        check(
-            fraction(self.significance_level),
-            "--significance-level must be in (0, 1), e.g. 0.05",
-        )?;
-        check(
-            fraction(self.confidence_level),
-            "--confidence-level must be in (0, 1), e.g. 0.95",
-        )?;
-        check(
-            self.bootstrap_resamples >= 100,
-            "--bootstrap-resamples must be at least 100",
-        )?;
-        Ok(CompareOptions {
-            bootstrap: BootstrapConfig {
-                resamples: self.bootstrap_resamples,
-                confidence_level: self.confidence_level,
-                seed,
-            },
-            thresholds: Thresholds {
-                noise: self.noise_threshold,
-                significance: self.significance_level,
-            },
-        })
-    }
-}
-
-impl CompareArgs {
-    pub fn into_config(self) -> Result<CompareConfig, Error> {
-        Ok(CompareConfig {
-            options: self.comparison.options(0)?,
-            inputs: self.results,
-            markdown: self.markdown,
-        })
-    }
-}
-
-impl CheckArgs {
-    pub fn into_config(self) -> Result<CheckConfig, Error> {
-        let against = match self.baseline {
-            Some(name) => {
-                store::check_name(&name)?;
-                Against::Baseline {
-                    name,
-                    result_dir: self.result_dir,
-                }
-            }
-            None => {
-                check(
-                    !self.against.is_empty(),
-                    "check needs --baseline NAME or --against RESULT.json",
-                )?;
-                check(
-                    !self.results.is_empty(),
-                    "check --against needs the result files to check",
-                )?;
-                Against::Files(self.against)
-            }
-        };
-        Ok(CheckConfig {
-            against,
-            results: self.results,
-            metrics: parse_list(&self.metrics, "--metrics", |m| {
-                Metric::parse(m).ok_or_else(|| {
-                    format!("unknown metric '{m}' (use ttft, tpot, itl, e2el, output_throughput, request_throughput, total_token_throughput)")
-                })
-            })?,
-            options: self.comparison.options(0)?,
-        })
-    }
-}
-
-fn check(ok: bool, message: &str) -> Result<(), Error> {
-    if ok {
-        Ok(())
-    } else {
-        Err(usage(message))
-    }
-}
-
-/// `10`, `10/s`, `600/min` or `inf`.
-pub fn parse_rate(text: &str) -> Result<RequestRate, Error> {
-    let text = text.trim();
-    if text.eq_ignore_ascii_case("inf") {
-        return Ok(RequestRate::Infinite);
-    }
-    let (number, per_seconds) = match text.split_once('/') {
-        None => (text, 1.0),
-        Some((n, "s")) => (n, 1.0),
-        Some((n, "min")) => (n, 60.0),
-        Some((_, unit)) => {
-            return Err(usage(format!(
-                "--request-rate '{text}': unknown unit '{unit}' (use N, N/s, N/min or inf)"
-            )))
-        }
-    };
-    match number.trim().parse::<f64>() {
-        Ok(rate) if rate.is_finite() && rate > 0.0 => {
-            Ok(RequestRate::PerSecond(rate / per_seconds))
-        }
-        _ => Err(usage(format!(
-            "--request-rate '{text}': expected a positive number of requests per second, or inf"
-        ))),
-    }
-}
-
-/// `16,64,128`: each a positive integer.
-pub fn parse_concurrency(text: &str) -> Result<Vec<usize>, Error> {
-    parse_list(text, "--max-concurrency", |item| {
-        match item.parse::<usize>() {
-            Ok(n) if n > 0 => Ok(n),
-            _ => Err(format!("'{item}' is not a positive integer")),
-        }
-    })
-}
-
-fn parse_percentile(item: &str) -> Result<f64, String> {
-    match item.parse::<f64>() {
-        Ok(p) if (0.0..=100.0).contains(&p) => Ok(p),
-        _ => Err(format!("'{item}' is not a percentile in [0, 100]")),
-    }
-}
-
-/// A non-empty comma-separated list, each item parsed by `parse_item`.
-fn parse_list<T>(
-    text: &str,
-    flag: &str,
-    parse_item: impl Fn(&str) -> Result<T, String>,
-) -> Result<Vec<T>, Error> {
-    let items: Vec<&str> = text.split(',').map(str::trim).collect();
-    if items.iter().any(|i| i.is_empty()) {
-        return Err(usage(format!("{flag} '{text}': empty item in the list")));
-    }
-    items
-        .into_iter()
-        .map(|item| parse_item(item).map_err(|why| usage(format!("{flag}: {why}"))))
-        .collect()
-}
-
-/// `KEY=VALUE`.
-fn parse_engine_arg(text: &str) -> Result<(String, String), Error> {
-    match text.split_once('=') {
-        Some((key, value)) if !key.trim().is_empty() => {
-            Ok((key.trim().into(), value.trim().into()))
-        }
-        _ => Err(usage(format!("--engine-arg '{text}': expected KEY=VALUE"))),
-    }
-}
-
-/// `ttft:500 tpot:50 e2el:2000`, in milliseconds.
-pub fn parse_goodput(items: &[String]) -> Result<Slos, Error> {
-    let mut slos = Slos::default();
-    for item in items {
-        let bad = |why: &str| usage(format!("--goodput '{item}': {why}"));
-        let (key, value) = item
-            .split_once(':')
-            .ok_or_else(|| bad("expected KEY:MS, e.g. ttft:500"))?;
-        let ms: f64 = value
-            .trim()
-            .parse()
-            .ok()
-            .filter(|v: &f64| v.is_finite() && *v > 0.0)
-            .ok_or_else(|| bad("the objective must be a positive number of milliseconds"))?;
-        let slot = match key.trim() {
-            "ttft" => &mut slos.ttft_ms,
-            "tpot" => &mut slos.tpot_ms,
-            "e2el" => &mut slos.e2el_ms,
-            _ => return Err(bad("unknown metric (use ttft, tpot or e2el)")),
-        };
-        if slot.replace(ms).is_some() {
-            return Err(bad("metric given twice"));
-        }
-    }
-    Ok(slos)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rates_with_units() {
-        assert_eq!(parse_rate("inf").unwrap(), RequestRate::Infinite);
-        assert_eq!(parse_rate("4").unwrap(), RequestRate::PerSecond(4.0));
-        assert_eq!(parse_rate("4/s").unwrap(), RequestRate::PerSecond(4.0));
-        assert_eq!(parse_rate("120/min").unwrap(), RequestRate::PerSecond(2.0));
-        assert!(parse_rate("4/h")
-            .unwrap_err()
-            .to_string()
-            .contains("unknown unit 'h'"));
-        assert!(parse_rate("0").is_err());
-        assert!(parse_rate("-3").is_err());
-    }
-
-    #[test]
-    fn concurrency_lists() {
-        assert_eq!(parse_concurrency("16,64, 128").unwrap(), vec![16, 64, 128]);
-        assert!(parse_concurrency("16,0").is_err());
-        assert!(parse_concurrency("16,,64").is_err());
-        assert!(parse_concurrency("-1").is_err());
-    }
-
-    #[test]
-    fn goodput_specs() {
-        let slos = parse_goodput(&["ttft:500".into(), "tpot:50".into()]).unwrap();
-        assert_eq!(
-            (slos.ttft_ms, slos.tpot_ms, slos.e2el_ms),
-            (Some(500.0), Some(50.0), None)
-        );
-        assert!(parse_goodput(&["ttft=500".into()]).is_err());
-        assert!(parse_goodput(&["itl:5".into()]).is_err());
-        assert!(parse_goodput(&["ttft:5".into(), "ttft:6".into()]).is_err());
     }
 }

@@ -1,0 +1,14 @@
+//! `enginebench plot`: the charts of saved result files, as SVG and PNG files.
+
+use crate::config::PlotConfig;
+use crate::error::Error;
+use crate::report::plot::Plots;
+
+pub fn run(config: &PlotConfig) -> Result<(), Error> {
+    let plots = Plots::load(&config.inputs)?;
+    super::report::create_dir(config)?;
+    for path in plots.write(&config.output, &config.name, &config.formats)? {
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}

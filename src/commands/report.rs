@@ -1,0 +1,26 @@
+//! `enginebench report`: one HTML page of saved result files, and the plots
+//! as files beside it. `run --report` writes the same page.
+
+use anyhow::Context;
+
+use crate::config::PlotConfig;
+use crate::error::Error;
+use crate::report::html;
+use crate::report::plot::Plots;
+
+pub fn run(config: &PlotConfig) -> Result<(), Error> {
+    let plots = Plots::load(&config.inputs)?;
+    create_dir(config)?;
+    plots.write(&config.output, &config.name, &config.formats)?;
+    let page = html::page(&plots);
+    let path = config.output.join(format!("{}.html", config.name));
+    std::fs::write(&path, page).with_context(|| format!("cannot write {}", path.display()))?;
+    eprintln!("wrote {}", path.display());
+    Ok(())
+}
+
+pub(super) fn create_dir(config: &PlotConfig) -> Result<(), Error> {
+    std::fs::create_dir_all(&config.output)
+        .with_context(|| format!("cannot create {}", config.output.display()))?;
+    Ok(())
+}

@@ -17,6 +17,9 @@ pub enum Error {
     /// `check` found a regression: exit code 1, the summary is on stdout.
     #[error("{0}")]
     Regressed(String),
+    /// `env --calibrate` could not measure the GPU (no driver, no GPU).
+    #[error("cannot calibrate: {0}")]
+    Calibration(String),
     #[error(transparent)]
     Other(#[from] anyhow::Error),
 }
@@ -26,7 +29,7 @@ impl Error {
         match self {
             Error::Usage(_) => 2,
             Error::Interrupted => 130,
-            Error::Engine(_) | Error::Regressed(_) | Error::Other(_) => 1,
+            Error::Engine(_) | Error::Regressed(_) | Error::Calibration(_) | Error::Other(_) => 1,
         }
     }
 }

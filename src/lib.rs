@@ -11,6 +11,7 @@ pub mod commands;
 pub mod config;
 pub mod driver;
 pub mod engine;
+pub mod env;
 pub mod error;
 pub mod metrics;
 pub mod records;

@@ -2,15 +2,16 @@
 //! `--calibrate` to measure the GPU's bandwidth and bf16 matmul rate.
 
 use crate::config::EnvConfig;
+use crate::env::{calibration, Environment};
 use crate::error::Error;
-use crate::report::environment::Environment;
-use crate::report::gpu;
 
 /// Exit 0; with `--calibrate` and no usable GPU, exit 1 after printing the
 /// environment, since nothing could be measured.
 pub fn run(config: &EnvConfig) -> Result<(), Error> {
     let environment = Environment::detect(config.python.as_deref());
-    let calibration = config.calibrate.then(|| gpu::calibrate(config.device));
+    let calibration = config
+        .calibrate
+        .then(|| calibration::calibrate(config.device));
     if config.json {
         let mut out = serde_json::json!(environment);
         if let Some(result) = &calibration {
@@ -42,7 +43,7 @@ pub fn run(config: &EnvConfig) -> Result<(), Error> {
         }
     }
     match calibration {
-        Some(Err(why)) => Err(Error::Engine(format!("cannot calibrate: {why}"))),
+        Some(Err(why)) => Err(Error::Calibration(why)),
         _ => Ok(()),
     }
 }

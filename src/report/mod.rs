@@ -1,9 +1,7 @@
 //! Reports: the terminal blocks, the result JSON, and the machine facts
 //! recorded beside every result.
 
-pub mod environment;
 pub mod export;
-pub mod gpu;
 pub mod html;
 pub mod plot;
 pub mod progress;

@@ -3,9 +3,9 @@
 
 use serde_json::{json, Map, Value};
 
-use super::environment::Environment;
 use super::{percentile_label, LatencyMetric};
 use crate::engine::EngineInfo;
+use crate::env::Environment;
 use crate::metrics::{RunSummary, Slos};
 use crate::schedule::RequestRate;
 use crate::stats::Summary;

@@ -1,15 +1,19 @@
-//! Facts about the machine a result was measured on: OS, CPU, memory, GPUs,
-//! and the engine versions of the Python environment.
+//! Facts about the machine: OS, CPU, memory, GPUs, the engine versions of the
+//! Python environment (recorded beside every result and printed by `env`),
+//! and the GPU calibration of `env --calibrate`.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+pub mod calibration;
+pub mod gpu;
+pub mod python;
 
-use serde::Serialize;
+use std::path::Path;
 
-use super::gpu::{self, GpuInfo};
+use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Debug, Serialize, PartialEq)]
+use gpu::GpuInfo;
+use python::PythonEnvironment;
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Environment {
     pub enginebench_version: String,
     pub os: String,
@@ -28,28 +32,14 @@ pub struct Environment {
     pub python_note: Option<String>,
 }
 
-/// The engine environment's interpreter and package versions (`null`: not installed).
-#[derive(Clone, Debug, Serialize, PartialEq)]
-pub struct PythonEnvironment {
-    pub interpreter: String,
-    pub version: String,
-    pub packages: BTreeMap<String, Option<String>>,
-}
-
 impl Environment {
     /// Everything, with the Python environment of `python` (`--python`), else
     /// the active virtualenv's.
     pub fn detect(python: Option<&Path>) -> Self {
         let gpus = gpu::probe();
-        let (python, python_note) = match engine_python(python) {
-            Some(interpreter) => match python_versions(&interpreter) {
-                Ok(found) => (Some(found), None),
-                Err(why) => (None, Some(why)),
-            },
-            None => (
-                None,
-                Some("no Python environment (pass --python PATH or activate a virtualenv)".into()),
-            ),
+        let (python, python_note) = match PythonEnvironment::detect(python) {
+            Ok(found) => (Some(found), None),
+            Err(why) => (None, Some(why)),
         };
         Self {
             enginebench_version: env!("CARGO_PKG_VERSION").into(),
@@ -126,45 +116,6 @@ impl Environment {
         }
         lines.join("\n") + "\n"
     }
-}
-
-/// `--python`, else `$VIRTUAL_ENV/bin/python`.
-fn engine_python(python: Option<&Path>) -> Option<PathBuf> {
-    python.map(Path::to_path_buf).or_else(|| {
-        let venv = std::env::var_os("VIRTUAL_ENV")?;
-        Some(Path::new(&venv).join("bin").join("python"))
-    })
-}
-
-/// Runs the interpreter once (a subprocess: the default build embeds no Python).
-fn python_versions(interpreter: &Path) -> Result<PythonEnvironment, String> {
-    const PROBE: &str = include_str!("../../python/enginebench/versions_probe.py");
-    let output = Command::new(interpreter)
-        .args(["-c", PROBE])
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", interpreter.display()))?;
-    if !output.status.success() {
-        return Err(format!(
-            "{} failed (exit {:?})",
-            interpreter.display(),
-            output.status.code()
-        ));
-    }
-    let answer: serde_json::Value = serde_json::from_slice(&output.stdout)
-        .map_err(|e| format!("unexpected answer from {}: {e}", interpreter.display()))?;
-    let packages = answer["packages"]
-        .as_object()
-        .map(|p| {
-            p.iter()
-                .map(|(name, v)| (name.clone(), v.as_str().map(String::from)))
-                .collect()
-        })
-        .unwrap_or_default();
-    Ok(PythonEnvironment {
-        interpreter: interpreter.display().to_string(),
-        version: answer["python"].as_str().unwrap_or("?").to_string(),
-        packages,
-    })
 }
 
 fn os_name() -> String {

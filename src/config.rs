@@ -4,12 +4,12 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::analysis::speed_of_light::level::GpuOptions;
 use crate::analysis::validity::ValidityRules;
-use crate::analysis::{Metric, StatisticsOptions};
+use crate::analysis::StatisticsOptions;
 use crate::engine::{EngineOptions, SamplingParams};
-use crate::metrics::{LatencyMetric, Slos};
-use crate::report::plot::Format;
-use crate::report::speed_of_light::level::GpuOptions;
+use crate::metrics::{LatencyMetric, Metric, Slos};
+use crate::render::plot::Format;
 use crate::schedule::RequestRate;
 use crate::workload::WorkloadSpec;
 

@@ -15,6 +15,7 @@ pub mod env;
 pub mod error;
 pub mod metrics;
 pub mod records;
+pub mod render;
 pub mod report;
 pub mod schedule;
 pub mod stats;

@@ -8,7 +8,8 @@ use anyhow::Context;
 use serde_json::json;
 
 use crate::analysis::change::{self, MetricChange};
-use crate::analysis::{self, validity, LevelAnalysis, Metric};
+use crate::analysis::speed_of_light::level::{self as light, LevelSpeedOfLight, Setup};
+use crate::analysis::{self, validity, LevelAnalysis};
 use crate::baseline::store::{self, SampleFile};
 use crate::baseline::{BenchmarkId, LATEST};
 use crate::config::PlotConfig;
@@ -17,16 +18,15 @@ use crate::driver::{self, DriveOptions, NoProgress, Progress, RunOutcome};
 use crate::engine::{self, Engine, EngineInfo, RequestId};
 use crate::env::Environment;
 use crate::error::{usage, Error};
-use crate::metrics::{LevelSamples, RunSummary};
+use crate::metrics::{LevelSamples, Metric, RunSummary};
 use crate::records::{Discard, JsonlWriter, RecordSink, RequestRecord};
+use crate::render::plot::Format;
 use crate::report::export::{self, LevelRow};
-use crate::report::plot::Format;
 use crate::report::progress::LevelProgress;
 use crate::report::result_json::{self, ResultContext};
-use crate::report::speed_of_light::level::{self as light, LevelSpeedOfLight, Setup};
 use crate::report::statistics::{self, BaselineChanges, LevelStatistics};
 use crate::report::terminal::{self, BlockContext};
-use crate::schedule::{RequestRate, Schedule, ScheduleSpec};
+use crate::schedule::{concurrency_label, RequestRate, Schedule, ScheduleSpec};
 use crate::workload::{self, WorkItem};
 
 /// Percentiles every result file carries, whatever is printed.
@@ -135,7 +135,7 @@ impl<'a> Sweep<'a> {
                 level + 1,
                 self.config.concurrency_levels.len(),
                 items.len(),
-                concurrency.map_or("unbounded".into(), |c| c.to_string())
+                concurrency_label(concurrency)
             );
             let run = self.run_trials(engine, items, concurrency, level, stop)?;
             let summary = self.report_level(&run, level, items.len())?;
@@ -555,7 +555,7 @@ impl<'a> Sweep<'a> {
     }
 
     fn file_stem_of(&self, concurrency: Option<usize>, with_level: bool) -> String {
-        let level = concurrency.map_or("unbounded".into(), |c| c.to_string());
+        let level = concurrency_label(concurrency);
         match &self.config.output.result_filename {
             Some(name) => {
                 let stem = name.strip_suffix(".json").unwrap_or(name);

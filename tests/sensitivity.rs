@@ -19,11 +19,10 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use enginebench::analysis::change::{self, MetricChange};
-use enginebench::analysis::Metric;
 use enginebench::analysis::StatisticsOptions;
 use enginebench::driver::{drive, DriveOptions};
 use enginebench::engine::sim::{SimConfig, SimEngine};
-use enginebench::metrics::{LatencyMetric, LevelSamples};
+use enginebench::metrics::{LatencyMetric, LevelSamples, Metric};
 use enginebench::records::Discard;
 use enginebench::schedule::Schedule;
 use enginebench::stats::{BootstrapConfig, Thresholds, Verdict};

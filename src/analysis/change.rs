@@ -2,8 +2,8 @@
 
 use serde::Serialize;
 
-use super::{Metric, StatisticsOptions};
-use crate::metrics::LevelSamples;
+use super::StatisticsOptions;
+use crate::metrics::{LevelSamples, Metric};
 use crate::stats::{self, BootstrapConfig, Comparison, Thresholds};
 
 /// One metric's change from base to new, or why there is none.

@@ -6,7 +6,7 @@ use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::Args;
 
 use crate::config::{EnvConfig, PlotConfig};
-use crate::report::plot::Format;
+use crate::render::plot::Format;
 
 #[derive(Args, Debug)]
 pub struct PlotArgs {

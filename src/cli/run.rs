@@ -9,13 +9,13 @@ use super::parse::{
     parse_rate,
 };
 use super::statistics::StatisticsArgs;
+use crate::analysis::speed_of_light::level::GpuOptions;
 use crate::analysis::validity::ValidityRules;
 use crate::baseline::store;
 use crate::config::{BaselineOptions, OutputOptions, RunConfig};
 use crate::engine::{self, EngineOptions, HttpOptions, SamplingParams};
 use crate::error::{usage, Error};
 use crate::metrics::LatencyMetric;
-use crate::report::speed_of_light::level::GpuOptions;
 use crate::workload::random::RandomSpec;
 use crate::workload::shared_prefix::SharedPrefixSpec;
 use crate::workload::WorkloadSpec;

@@ -6,10 +6,11 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::parse::{check, parse_list};
-use crate::analysis::{Metric, StatisticsOptions};
+use crate::analysis::StatisticsOptions;
 use crate::baseline::store;
 use crate::config::{Against, CheckConfig, CompareConfig};
 use crate::error::Error;
+use crate::metrics::Metric;
 use crate::stats::{BootstrapConfig, Thresholds};
 
 /// How intervals and changes are computed; shared by run, compare and check.

@@ -7,13 +7,13 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 use crate::analysis::change::{self, MetricChange};
-use crate::analysis::{self, LevelAnalysis, Metric};
+use crate::analysis::{self, LevelAnalysis};
 use crate::baseline::store::ResultFile;
 use crate::config::CompareConfig;
 use crate::error::{usage, Error};
-use crate::metrics::LatencyMetric;
-use crate::report::statistics::{p_text, skip_notes};
-use crate::report::table::Table;
+use crate::metrics::{LatencyMetric, Metric};
+use crate::render::table::Table;
+use crate::render::{estimate_text, p_text, skip_notes};
 use crate::stats::{Estimate, Estimates};
 
 /// One input: its results by concurrency level (`None`: unbounded).
@@ -197,7 +197,7 @@ fn row(columns: &[Option<Column>], metric: Metric, stat: usize) -> Vec<String> {
     let mut cells = vec![name];
     for (i, column) in columns.iter().enumerate() {
         let value = column.as_ref().and_then(|c| value(c, metric, stat));
-        cells.push(value.map_or("—".into(), |v| estimate_cell(&v)));
+        cells.push(value.map_or("—".into(), |v| estimate_text(&v)));
         if i == 0 {
             continue;
         }
@@ -240,14 +240,6 @@ fn point(v: f64) -> Estimate {
 
 fn change_of(column: &Column, metric: Metric) -> Option<&MetricChange> {
     column.changes.as_ref()?.iter().find(|c| c.metric == metric)
-}
-
-fn estimate_cell(e: &Estimate) -> String {
-    let [lo, hi] = e.interval();
-    if lo == hi && e.standard_error == 0.0 && e.confidence_interval.confidence_level == 0.0 {
-        return format!("{:.2}", e.point_estimate);
-    }
-    format!("{:.2} [{lo:.2}, {hi:.2}]", e.point_estimate)
 }
 
 /// Latency: base / new; throughput: new / base. With the interval of the

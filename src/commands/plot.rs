@@ -2,7 +2,7 @@
 
 use crate::config::PlotConfig;
 use crate::error::Error;
-use crate::report::plot::Plots;
+use crate::render::plot::Plots;
 
 pub fn run(config: &PlotConfig) -> Result<(), Error> {
     let plots = Plots::load(&config.inputs)?;

@@ -5,8 +5,8 @@ use anyhow::Context;
 
 use crate::config::PlotConfig;
 use crate::error::Error;
-use crate::report::html;
-use crate::report::plot::Plots;
+use crate::render::html;
+use crate::render::plot::Plots;
 
 pub fn run(config: &PlotConfig) -> Result<(), Error> {
     let plots = Plots::load(&config.inputs)?;

@@ -10,6 +10,7 @@
 //! | queue delay | submitted - scheduled (client side) |
 //! | throughputs | completed requests' tokens / duration, where duration runs from the first scheduled to the last finished request |
 
+mod metric;
 pub mod samples;
 
 use serde::Serialize;
@@ -17,6 +18,7 @@ use serde::Serialize;
 use crate::records::{Outcome, RequestRecord};
 use crate::stats::Summary;
 
+pub use metric::{LatencyMetric, Metric};
 pub use samples::{LatencySamples, LevelSamples, TrialThroughput};
 
 const NS_PER_MS: f64 = 1e6;
@@ -62,48 +64,6 @@ impl RequestMetrics {
             queue_delay_ms: since_scheduled(record.submitted_ns.unwrap_or(record.scheduled_ns)),
             tokens_per_delivery: pairs.map(|w| f64::from(w[1].tokens)).collect(),
         })
-    }
-}
-
-/// The latency metrics that carry percentiles (`--percentile-metrics`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LatencyMetric {
-    Ttft,
-    Tpot,
-    Itl,
-    E2el,
-}
-
-impl LatencyMetric {
-    pub const ALL: [LatencyMetric; 4] = [Self::Ttft, Self::Tpot, Self::Itl, Self::E2el];
-
-    /// The short name used in flags and JSON keys.
-    pub fn key(self) -> &'static str {
-        match self {
-            Self::Ttft => "ttft",
-            Self::Tpot => "tpot",
-            Self::Itl => "itl",
-            Self::E2el => "e2el",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|m| m.key() == name)
-    }
-
-    pub fn summary(self, run: &RunSummary) -> &Summary {
-        match self {
-            Self::Ttft => &run.ttft_ms,
-            Self::Tpot => &run.tpot_ms,
-            Self::Itl => &run.itl_ms,
-            Self::E2el => &run.e2el_ms,
-        }
-    }
-}
-
-impl std::fmt::Display for LatencyMetric {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.key().to_uppercase())
     }
 }
 

@@ -3,10 +3,11 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{percentile_label, LatencyMetric};
 use crate::engine::EngineInfo;
 use crate::env::Environment;
+use crate::metrics::LatencyMetric;
 use crate::metrics::{RunSummary, Slos};
+use crate::render::percentile_label;
 use crate::schedule::RequestRate;
 use crate::stats::Summary;
 
@@ -40,7 +41,10 @@ pub fn to_json(run: &RunSummary, ctx: &ResultContext) -> Value {
     put("backend", ctx.engine.name.clone().into());
     put("model_id", ctx.model_id.into());
     put("num_prompts", ctx.num_prompts.into());
-    put("request_rate", ctx.request_rate.to_json());
+    put(
+        "request_rate",
+        serde_json::to_value(ctx.request_rate).expect("a rate serializes"),
+    );
     put("burstiness", ctx.burstiness.into());
     put("max_concurrency", ctx.max_concurrency.into());
     put("duration", run.duration_s.into());

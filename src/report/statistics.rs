@@ -4,13 +4,14 @@
 
 use serde_json::{json, Map, Value};
 
-use super::table::Table;
 use crate::analysis::change::MetricChange;
 use crate::analysis::StatisticsOptions;
 use crate::analysis::{LevelAnalysis, Spread};
 use crate::baseline::BenchmarkId;
 use crate::metrics::LevelSamples;
-use crate::stats::{BootstrapConfig, Estimate, Estimates, Outliers};
+use crate::render::table::Table;
+use crate::render::{change_text, estimate_text, outliers_text, p_text, skip_notes};
+use crate::stats::{BootstrapConfig, Estimates};
 
 /// The baseline a level was compared with, and the changes found.
 pub struct BaselineChanges<'a> {
@@ -28,27 +29,6 @@ pub struct LevelStatistics<'a> {
     pub baseline: Option<BaselineChanges<'a>>,
 }
 
-/// `12.34 [12.10, 12.58]`.
-pub fn interval_text(e: &Estimate) -> String {
-    let [lo, hi] = e.interval();
-    format!("{:.2} [{lo:.2}, {hi:.2}]", e.point_estimate)
-}
-
-/// `+9.31% [+9.02%, +9.60%]`.
-pub fn change_text(e: &Estimate) -> String {
-    let [lo, hi] = e.interval();
-    let pct = |x: f64| format!("{:+.2}%", x * 100.0);
-    format!("{} [{}, {}]", pct(e.point_estimate), pct(lo), pct(hi))
-}
-
-/// `low 0/24, high 8/88`: mild/severe counts below and above the fences.
-fn outliers_text(o: &Outliers) -> String {
-    format!(
-        "low {}/{}, high {}/{}",
-        o.low_mild, o.low_severe, o.high_mild, o.high_severe
-    )
-}
-
 /// Rows mean, median, p90, p99, outliers; a column per latency metric.
 pub fn intervals_block(analysis: &LevelAnalysis, bootstrap: &BootstrapConfig) -> String {
     let mut header = vec![String::new()];
@@ -60,7 +40,7 @@ pub fn intervals_block(analysis: &LevelAnalysis, bootstrap: &BootstrapConfig) ->
             analysis
                 .latencies
                 .iter()
-                .map(|(_, s)| s.estimates.map_or("—".into(), |e| interval_text(e.get(i)))),
+                .map(|(_, s)| s.estimates.map_or("—".into(), |e| estimate_text(e.get(i)))),
         );
         table.rows.push(row);
     }
@@ -89,7 +69,7 @@ pub fn trials_block(analysis: &LevelAnalysis) -> String {
     for (metric, s) in &analysis.spread {
         table.rows.push(vec![
             metric.label(),
-            interval_text(&s.mean),
+            estimate_text(&s.mean),
             format!("{:.2}", s.std),
             format!("{:.2}%", s.coefficient_of_variation * 100.0),
             format!("{:.2}", s.min),
@@ -97,26 +77,6 @@ pub fn trials_block(analysis: &LevelAnalysis) -> String {
         ]);
     }
     format!("Trials: {}\n{}", analysis.trials, table.text())
-}
-
-/// `p<0.001` or `p=0.034`.
-pub fn p_text(p: f64) -> String {
-    if p < 0.001 {
-        "p<0.001".into()
-    } else {
-        format!("p={p:.3}")
-    }
-}
-
-/// Why comparisons were skipped, once each, as notes under a table.
-pub fn skip_notes<'a>(changes: impl IntoIterator<Item = &'a MetricChange>) -> String {
-    let mut reasons: Vec<&str> = changes
-        .into_iter()
-        .filter_map(|c| c.skipped.as_deref())
-        .collect();
-    reasons.sort_unstable();
-    reasons.dedup();
-    reasons.iter().map(|r| format!("n/a: {r}\n")).collect()
 }
 
 /// Per metric: the change of the mean with its interval, p and verdict.

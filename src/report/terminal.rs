@@ -3,9 +3,11 @@
 
 use std::fmt::Write;
 
-use super::{percentile_label, LatencyMetric};
 use crate::engine::EngineInfo;
+use crate::metrics::LatencyMetric;
 use crate::metrics::RunSummary;
+use crate::render::{engine_label, percentile_label};
+use crate::schedule::concurrency_label;
 
 const WIDTH: usize = 50;
 
@@ -18,15 +20,6 @@ pub struct BlockContext<'a> {
     pub percentiles: &'a [f64],
     pub interrupted: bool,
     pub fatal_error: Option<&'a str>,
-}
-
-/// `sim (simulated: a model, not a measurement)` or `vllm 0.32.0`.
-pub fn engine_label(engine: &EngineInfo) -> String {
-    if engine.simulated {
-        format!("{} (simulated: a model, not a measurement)", engine.name)
-    } else {
-        format!("{} {}", engine.name, engine.version)
-    }
 }
 
 fn banner(out: &mut String, title: &str, fill: char) {
@@ -60,9 +53,7 @@ pub fn result_block(run: &RunSummary, ctx: &BlockContext) -> String {
     banner(&mut out, "Serving Benchmark Result", '=');
     row(&mut out, "Engine", engine_label(ctx.engine));
     row(&mut out, "Schedule", ctx.schedule);
-    let concurrency = ctx
-        .max_concurrency
-        .map_or("unbounded".into(), |c| c.to_string());
+    let concurrency = concurrency_label(ctx.max_concurrency);
     row(&mut out, "Max request concurrency", concurrency);
     if ctx.interrupted {
         row(&mut out, "Interrupted", "yes (partial results)");

@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use super::{Exporter, LevelRow, Value, COLUMNS};
-use crate::report::table::Table;
+use crate::render::table::Table;
 
 pub struct Markdown;
 

@@ -13,7 +13,7 @@ use anyhow::Context;
 
 use crate::error::Error;
 use crate::metrics::RunSummary;
-use crate::schedule::RequestRate;
+use crate::schedule::{concurrency_label, RequestRate};
 
 /// One level of a sweep, as the exports show it.
 #[derive(Clone, Debug)]
@@ -56,12 +56,7 @@ pub const COLUMNS: &[Column] = &[
     },
     Column {
         header: "max_concurrency",
-        value: |r| {
-            Value::Text(
-                r.max_concurrency
-                    .map_or("unbounded".into(), |c| c.to_string()),
-            )
-        },
+        value: |r| Value::Text(concurrency_label(r.max_concurrency)),
     },
     Column {
         header: "request_rate",

@@ -9,8 +9,9 @@ use plotters::coord::Shift;
 use plotters::element::ErrorBar;
 use plotters::prelude::*;
 
-use super::data::{points, sorted_latencies, Series, Timeline, XAxis, YMetric};
-use crate::metrics::LatencyMetric;
+use super::data::{points, sorted_latencies, Series, Timeline, XAxis};
+use super::title;
+use crate::metrics::{LatencyMetric, Metric};
 
 pub const SIZE: (u32, u32) = (900, 540);
 const FONT: &str = "sans-serif";
@@ -67,7 +68,7 @@ fn range(values: impl Iterator<Item = f64>, from_zero: bool) -> std::ops::Range<
 pub fn metric<DB: DrawingBackend>(
     area: &Area<DB>,
     series: &[Series],
-    metric: YMetric,
+    metric: Metric,
     axis: XAxis,
 ) -> Result<(), String> {
     area.fill(&WHITE).map_err(err)?;
@@ -76,7 +77,7 @@ pub fn metric<DB: DrawingBackend>(
     let x = range(all().map(|p| p.x), false);
     let y = range(all().flat_map(|p| [p.lo, p.hi]), true);
     let mut chart = ChartBuilder::on(area)
-        .caption(metric.title(), (FONT, 24))
+        .caption(title(metric), (FONT, 24))
         .margin(16)
         .x_label_area_size(48)
         .y_label_area_size(72)
@@ -85,7 +86,7 @@ pub fn metric<DB: DrawingBackend>(
     chart
         .configure_mesh()
         .x_desc(axis.label())
-        .y_desc(metric.title())
+        .y_desc(title(metric))
         .label_style((FONT, 14))
         .draw()
         .map_err(err)?;

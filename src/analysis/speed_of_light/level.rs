@@ -263,7 +263,7 @@ pub fn block(s: &LevelSpeedOfLight) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::speed_of_light::tests::llama3_8b;
+    use crate::analysis::speed_of_light::tests::llama3_8b;
     use crate::stats::Summary;
 
     fn summary(values: &[f64]) -> Summary {

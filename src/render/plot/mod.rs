@@ -10,12 +10,30 @@ use std::path::{Path, PathBuf};
 use plotters::prelude::*;
 
 use crate::error::Error;
-use crate::metrics::LatencyMetric;
-use data::{Series, Timeline, XAxis, YMetric};
+use crate::metrics::{LatencyMetric, Metric};
+use data::{Series, Timeline, XAxis};
+
+/// The metrics charted against concurrency or rate: the four latencies and
+/// output throughput.
+pub const CHARTED: [Metric; 5] = [
+    Metric::Latency(LatencyMetric::Ttft),
+    Metric::Latency(LatencyMetric::Tpot),
+    Metric::Latency(LatencyMetric::Itl),
+    Metric::Latency(LatencyMetric::E2el),
+    Metric::OutputThroughput,
+];
+
+/// `Mean TTFT (ms)`, `Output throughput (tok/s)`: what a chart of `metric` shows.
+pub fn title(metric: Metric) -> String {
+    match metric {
+        Metric::Latency(_) => format!("Mean {}", metric.label()),
+        _ => metric.label(),
+    }
+}
 
 /// One chart, before it is drawn.
 pub enum Chart {
-    Metric(YMetric),
+    Metric(Metric),
     Cdf(LatencyMetric),
     Timeline { title: String, data: Timeline },
 }
@@ -32,7 +50,7 @@ impl Chart {
 
     pub fn title(&self) -> String {
         match self {
-            Chart::Metric(m) => m.title(),
+            Chart::Metric(m) => title(*m),
             Chart::Cdf(m) => format!("{m} CDF"),
             Chart::Timeline { title, .. } => title.clone(),
         }
@@ -80,7 +98,7 @@ impl Plots {
     /// level of the first sweep that saved detailed records.
     pub fn load(inputs: &[PathBuf]) -> Result<Plots, Error> {
         let (series, axis) = data::load(inputs)?;
-        let mut charts: Vec<Chart> = YMetric::ALL.into_iter().map(Chart::Metric).collect();
+        let mut charts: Vec<Chart> = CHARTED.into_iter().map(Chart::Metric).collect();
         charts.extend(LatencyMetric::ALL.into_iter().map(Chart::Cdf));
         let run = series.iter().find_map(|s| {
             let level = s.levels.last()?;

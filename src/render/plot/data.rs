@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::baseline::store::ResultFile;
 use crate::error::Error;
-use crate::metrics::LatencyMetric;
+use crate::metrics::{LatencyMetric, Metric};
 use crate::records::{read_jsonl, RequestRecord};
 
 /// A value with its confidence interval (`lo == hi` when there is none).
@@ -41,37 +41,6 @@ impl XAxis {
 pub struct Series {
     pub label: String,
     pub levels: Vec<ResultFile>,
-}
-
-/// The charts' y values: the four latencies and output throughput.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum YMetric {
-    Latency(LatencyMetric),
-    OutputThroughput,
-}
-
-impl YMetric {
-    pub const ALL: [YMetric; 5] = [
-        YMetric::Latency(LatencyMetric::Ttft),
-        YMetric::Latency(LatencyMetric::Tpot),
-        YMetric::Latency(LatencyMetric::Itl),
-        YMetric::Latency(LatencyMetric::E2el),
-        YMetric::OutputThroughput,
-    ];
-
-    pub fn key(self) -> &'static str {
-        match self {
-            YMetric::Latency(m) => m.key(),
-            YMetric::OutputThroughput => "output_throughput",
-        }
-    }
-
-    pub fn title(self) -> String {
-        match self {
-            YMetric::Latency(m) => format!("Mean {m} (ms)"),
-            YMetric::OutputThroughput => "Output throughput (tok/s)".into(),
-        }
-    }
 }
 
 /// Reads result files (or folders of them) and groups them into series.
@@ -143,22 +112,20 @@ pub fn x_of(result: &ResultFile, axis: XAxis) -> f64 {
 }
 
 /// The mean of `metric` at each level, with its interval from the result file.
-pub fn points(series: &Series, metric: YMetric, axis: XAxis) -> Vec<Point> {
+pub fn points(series: &Series, metric: Metric, axis: XAxis) -> Vec<Point> {
     series
         .levels
         .iter()
         .filter_map(|r| {
             let x = x_of(r, axis);
             let estimate = match metric {
-                YMetric::Latency(m) => &r.json["statistics"][format!("{}_ms", m.key())]["mean"],
-                YMetric::OutputThroughput => {
-                    &r.json["throughput_spread"]["output_throughput"]["mean"]
-                }
+                Metric::Latency(m) => &r.json["statistics"][format!("{}_ms", m.key())]["mean"],
+                _ => &r.json["throughput_spread"][metric.key()]["mean"],
             };
             match estimate_of(estimate) {
                 Some((y, lo, hi)) => Some(Point { x, y, lo, hi }),
-                None if metric == YMetric::OutputThroughput => {
-                    let y = r.json["output_throughput"].as_f64()?;
+                None if !matches!(metric, Metric::Latency(_)) => {
+                    let y = r.json[metric.key()].as_f64()?;
                     Some(Point { x, y, lo: y, hi: y })
                 }
                 None => None,

@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod records;
 pub mod render;
 pub mod report;
+pub mod results;
 pub mod schedule;
 pub mod stats;
 pub mod sweep;

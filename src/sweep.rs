@@ -4,13 +4,12 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
-use anyhow::Context;
 use serde_json::json;
 
 use crate::analysis::change::{self, MetricChange};
 use crate::analysis::speed_of_light::level::{self as light, LevelSpeedOfLight, Setup};
 use crate::analysis::{self, validity, LevelAnalysis};
-use crate::baseline::store::{self, SampleFile};
+use crate::baseline::store;
 use crate::baseline::{BenchmarkId, LATEST};
 use crate::config::PlotConfig;
 use crate::config::RunConfig;
@@ -26,6 +25,8 @@ use crate::report::progress::LevelProgress;
 use crate::report::result_json::{self, ResultContext};
 use crate::report::statistics::{self, BaselineChanges, LevelStatistics};
 use crate::report::terminal::{self, BlockContext};
+use crate::results::fs::{self, Layout};
+use crate::results::samples::{self, SampleFile};
 use crate::schedule::{concurrency_label, RequestRate, Schedule, ScheduleSpec};
 use crate::workload::{self, WorkItem};
 
@@ -234,10 +235,9 @@ impl<'a> Sweep<'a> {
         progress: &mut dyn Progress,
     ) -> Result<RunOutcome, Error> {
         let mut sink: Box<dyn RecordSink> = match detailed {
-            Some(path) => Box::new(
-                JsonlWriter::create(path)
-                    .with_context(|| format!("cannot create {}", path.display()))?,
-            ),
+            Some(path) => {
+                Box::new(JsonlWriter::create(path).map_err(|e| Error::unwritable(path, e))?)
+            }
             None => Box::new(Discard),
         };
         Ok(self.drive(engine, items, schedule, sink.as_mut(), stop, progress))
@@ -361,10 +361,10 @@ impl<'a> Sweep<'a> {
         items: usize,
     ) -> Result<(), Error> {
         let sample_file = SampleFile {
-            format: store::FORMAT,
+            format: samples::FORMAT,
             benchmark: stats.benchmark.clone(),
             date: self.date.clone(),
-            engine: json!(self.info),
+            engine: self.info.clone(),
             samples: stats.samples.clone(),
         };
         if self.writes_baselines() {
@@ -414,9 +414,7 @@ impl<'a> Sweep<'a> {
             result["detailed_files"] = json!(run.detailed);
         }
         let path = self.path(&run.stem, "json");
-        let text = serde_json::to_string_pretty(&result).context("cannot serialize the result")?;
-        std::fs::write(&path, text + "\n")
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        fs::save_atomically(&path, &result, Layout::Pretty)?;
         eprintln!("saved {}", path.display());
         self.written.push(path);
         Ok(())

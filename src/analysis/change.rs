@@ -1,13 +1,13 @@
 //! Changes between two levels, metric by metric, with criterion's verdicts.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::StatisticsOptions;
 use crate::metrics::{LevelSamples, Metric};
 use crate::stats::{self, BootstrapConfig, Comparison, Thresholds};
 
 /// One metric's change from base to new, or why there is none.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MetricChange {
     pub metric: Metric,
     #[serde(flatten)]

@@ -6,7 +6,7 @@ pub mod change;
 pub mod speed_of_light;
 pub mod validity;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::metrics::{LatencyMetric, LevelSamples, Metric};
 use crate::stats::{self, BootstrapConfig, Estimate, Estimates, Outliers, Sample, Thresholds};
@@ -20,7 +20,7 @@ pub struct StatisticsOptions {
 }
 
 /// Intervals and outliers of one latency metric.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MetricStats {
     /// Values (ITL: gaps) and resampling units (requests).
     pub values: usize,
@@ -32,7 +32,7 @@ pub struct MetricStats {
 }
 
 /// How one throughput varied between trials.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Spread {
     /// Mean over trials, with a bootstrap interval over trials.
     pub mean: Estimate,

@@ -13,4 +13,4 @@ pub mod id;
 pub mod store;
 
 pub use id::BenchmarkId;
-pub use store::{SampleFile, LATEST};
+pub use store::LATEST;

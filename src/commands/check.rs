@@ -5,14 +5,16 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::{json, Value};
+use serde::Serialize;
 
 use crate::analysis::change::{self, MetricChange};
-use crate::baseline::store::{self, ResultFile, SampleFile, LATEST};
+use crate::baseline::store::{self, LATEST};
 use crate::baseline::BenchmarkId;
 use crate::config::{Against, CheckConfig};
 use crate::error::{usage, Error};
-use crate::metrics::LevelSamples;
+use crate::metrics::{LevelSamples, Metric};
+use crate::render::verdict_key;
+use crate::results::{ResultFile, SampleFile};
 use crate::stats::Verdict;
 
 /// One benchmark's base and new samples.
@@ -31,11 +33,11 @@ pub fn run(config: &CheckConfig) -> Result<(), Error> {
             (p.id, changes)
         })
         .collect();
-    let summary = summary(config, &checked);
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&summary).expect("JSON values serialize")
-    );
+    // Through a `Value`, whose maps keep keys sorted, as the summary always was.
+    let summary = serde_json::to_value(summary(config, &checked))
+        .and_then(|v| serde_json::to_string_pretty(&v))
+        .expect("the summary serializes");
+    println!("{summary}");
     let regressed: Vec<String> = checked
         .iter()
         .flat_map(|(id, changes)| changes.iter().filter_map(move |c| regression(id, c)))
@@ -59,9 +61,9 @@ fn pairs(config: &CheckConfig) -> Result<Vec<Pair>, Error> {
             .iter()
             .map(|path| {
                 let new = ResultFile::read(path)?;
-                let base = store::load_baseline(result_dir, &new.benchmark, name)?;
+                let base = store::load_baseline(result_dir, new.benchmark(), name)?;
                 Ok(Pair {
-                    id: new.benchmark,
+                    id: new.doc.benchmark_id,
                     base: base.samples,
                     new: new.samples,
                 })
@@ -121,16 +123,16 @@ fn against_files(bases: &[PathBuf], news: &[PathBuf]) -> Result<Vec<Pair>, Error
     news.iter()
         .map(|path| {
             let new = ResultFile::read(path)?;
-            let base = bases.iter().find(|b| b.benchmark == new.benchmark);
+            let base = bases.iter().find(|b| b.benchmark() == new.benchmark());
             let base = base.ok_or_else(|| {
                 usage(format!(
                     "{}: no --against file measured the same benchmark ({})",
                     path.display(),
-                    new.benchmark
+                    new.benchmark()
                 ))
             })?;
             Ok(Pair {
-                id: new.benchmark,
+                id: new.doc.benchmark_id,
                 base: base.samples.clone(),
                 new: new.samples,
             })
@@ -154,44 +156,105 @@ fn regression(id: &BenchmarkId, change: &MetricChange) -> Option<String> {
     })
 }
 
-fn summary(config: &CheckConfig, checked: &[(BenchmarkId, Vec<MetricChange>)]) -> Value {
-    let checks: Vec<Value> = checked
-        .iter()
-        .flat_map(|(id, changes)| changes.iter().map(move |c| check_entry(id, c)))
-        .collect();
-    let regressions = checks
-        .iter()
-        .filter(|c| c["verdict"] == "regressed")
-        .count();
-    let t = &config.statistics.thresholds;
-    json!({
-        "status": if regressions == 0 { "pass" } else { "regressed" },
-        "regressions": regressions,
-        "against": match &config.against {
-            Against::Baseline { name, .. } => json!({ "baseline": name }),
-            Against::Files(files) => json!({ "files": files }),
-        },
-        "noise_threshold": t.noise,
-        "significance_level": t.significance,
-        "confidence_level": config.statistics.bootstrap.confidence_level,
-        "checks": checks,
-    })
+/// What `check` prints on stdout.
+#[derive(Serialize)]
+struct Summary<'a> {
+    /// `pass` or `regressed`.
+    status: &'static str,
+    regressions: usize,
+    against: AgainstDoc<'a>,
+    noise_threshold: f64,
+    significance_level: f64,
+    confidence_level: f64,
+    checks: Vec<CheckEntry>,
 }
 
-fn check_entry(id: &BenchmarkId, change: &MetricChange) -> Value {
-    let head = json!({ "benchmark": id.to_string(), "metric": change.metric.key() });
-    let rest = match (&change.comparison, &change.skipped) {
-        (Some(c), _) => json!({
-            "verdict": c.verdict.label().replace(' ', "_"),
-            "change": c.change.mean.point_estimate,
-            "ci": c.change.mean.interval(),
-            "p_value": c.p_value,
-        }),
-        (None, reason) => json!({ "verdict": "skipped", "reason": reason }),
-    };
-    let mut entry = head;
-    if let (Value::Object(entry), Value::Object(rest)) = (&mut entry, rest) {
-        entry.extend(rest);
+/// `{"baseline": NAME}` or `{"files": [...]}`.
+#[derive(Serialize)]
+#[serde(rename_all = "snake_case")]
+enum AgainstDoc<'a> {
+    Baseline(&'a str),
+    Files(&'a [PathBuf]),
+}
+
+/// One metric of one benchmark.
+#[derive(Serialize)]
+struct CheckEntry {
+    benchmark: String,
+    metric: Metric,
+    #[serde(flatten)]
+    outcome: Outcome,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Outcome {
+    Judged {
+        /// `improved`, `regressed` or `no_change`.
+        verdict: String,
+        /// Relative change of the mean, with its interval.
+        change: f64,
+        ci: [f64; 2],
+        p_value: f64,
+    },
+    Skipped {
+        verdict: &'static str,
+        reason: Option<String>,
+    },
+}
+
+impl CheckEntry {
+    fn of(id: &BenchmarkId, change: &MetricChange) -> Self {
+        let outcome = match &change.comparison {
+            Some(c) => Outcome::Judged {
+                verdict: verdict_key(c.verdict),
+                change: c.change.mean.point_estimate,
+                ci: c.change.mean.interval(),
+                p_value: c.p_value,
+            },
+            None => Outcome::Skipped {
+                verdict: "skipped",
+                reason: change.skipped.clone(),
+            },
+        };
+        Self {
+            benchmark: id.to_string(),
+            metric: change.metric,
+            outcome,
+        }
     }
-    entry
+}
+
+fn summary<'a>(
+    config: &'a CheckConfig,
+    checked: &[(BenchmarkId, Vec<MetricChange>)],
+) -> Summary<'a> {
+    let changes = || {
+        checked
+            .iter()
+            .flat_map(|(id, changes)| changes.iter().map(move |c| (id, c)))
+    };
+    let regressions = changes()
+        .filter(|(_, c)| {
+            c.comparison
+                .is_some_and(|c| c.verdict == Verdict::Regressed)
+        })
+        .count();
+    let t = &config.statistics.thresholds;
+    Summary {
+        status: if regressions == 0 {
+            "pass"
+        } else {
+            "regressed"
+        },
+        regressions,
+        against: match &config.against {
+            Against::Baseline { name, .. } => AgainstDoc::Baseline(name),
+            Against::Files(files) => AgainstDoc::Files(files),
+        },
+        noise_threshold: t.noise,
+        significance_level: t.significance,
+        confidence_level: config.statistics.bootstrap.confidence_level,
+        checks: changes().map(|(id, c)| CheckEntry::of(id, c)).collect(),
+    }
 }

@@ -8,18 +8,19 @@ use std::path::{Path, PathBuf};
 
 use crate::analysis::change::{self, MetricChange};
 use crate::analysis::{self, LevelAnalysis};
-use crate::baseline::store::ResultFile;
 use crate::config::CompareConfig;
 use crate::error::{usage, Error};
 use crate::metrics::{LatencyMetric, Metric};
 use crate::render::table::Table;
 use crate::render::{estimate_text, p_text, skip_notes};
+use crate::results::{result_files, ResultFile};
+use crate::schedule::concurrency_label;
 use crate::stats::{Estimate, Estimates};
 
 /// One input: its results by concurrency level (`None`: unbounded).
 struct Side {
     input: PathBuf,
-    levels: BTreeMap<Option<u64>, ResultFile>,
+    levels: BTreeMap<Option<usize>, ResultFile>,
 }
 
 pub fn run(config: &CompareConfig) -> Result<(), Error> {
@@ -28,11 +29,11 @@ pub fn run(config: &CompareConfig) -> Result<(), Error> {
         .iter()
         .map(|input| load_side(input))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut levels: Vec<Option<u64>> = sides
+    let mut levels: Vec<Option<usize>> = sides
         .iter()
         .flat_map(|s| s.levels.keys().copied())
         .collect();
-    levels.sort_by_key(|l| l.unwrap_or(u64::MAX));
+    levels.sort_by_key(|l| l.unwrap_or(usize::MAX));
     levels.dedup();
     for &level in &levels {
         check_same_benchmark(&sides, level)?;
@@ -46,15 +47,17 @@ pub fn run(config: &CompareConfig) -> Result<(), Error> {
 
 fn load_side(input: &Path) -> Result<Side, Error> {
     let mut levels = BTreeMap::new();
-    for path in crate::report::result_files(input)? {
+    for path in result_files(input)? {
         let result = ResultFile::read(&path)?;
-        if let Some(other) = levels.insert(result.max_concurrency, result) {
-            return Err(usage(format!(
-                "{}: holds two results for one concurrency level ({} and {})",
-                input.display(),
-                other.path.display(),
-                path.display()
-            )));
+        if let Some(other) = levels.insert(result.doc.max_concurrency, result) {
+            return Err(Error::bad_file(
+                input,
+                format!(
+                    "holds two results for one concurrency level ({} and {})",
+                    other.path.display(),
+                    path.display()
+                ),
+            ));
         }
     }
     Ok(Side {
@@ -64,13 +67,13 @@ fn load_side(input: &Path) -> Result<Side, Error> {
 }
 
 /// Runs of one level must share workload and schedule to be compared.
-fn check_same_benchmark(sides: &[Side], level: Option<u64>) -> Result<(), Error> {
+fn check_same_benchmark(sides: &[Side], level: Option<usize>) -> Result<(), Error> {
     let mut present = sides.iter().filter_map(|s| s.levels.get(&level));
     let Some(first) = present.next() else {
         return Ok(());
     };
     for other in present {
-        let (a, b) = (&first.benchmark, &other.benchmark);
+        let (a, b) = (first.benchmark(), other.benchmark());
         if (&a.workload, &a.schedule) != (&b.workload, &b.schedule) {
             return Err(usage(format!(
                 "{} ran {} / {}, but {} ran {} / {}: compare runs of the same workload and schedule",
@@ -112,7 +115,7 @@ struct Column {
     changes: Option<Vec<MetricChange>>,
 }
 
-fn level_report(sides: &[Side], level: Option<u64>, config: &CompareConfig) -> String {
+fn level_report(sides: &[Side], level: Option<usize>, config: &CompareConfig) -> String {
     let reference = sides[0].levels.get(&level);
     let columns: Vec<Option<Column>> = sides
         .iter()
@@ -140,10 +143,10 @@ fn level_report(sides: &[Side], level: Option<u64>, config: &CompareConfig) -> S
         .flatten()
         .next()
         .expect("the level exists in some input");
-    let id = &any.result.benchmark;
+    let id = any.result.benchmark();
     let title = format!(
         "Concurrency {}: {} / {}",
-        level.map_or("unbounded".into(), |c| c.to_string()),
+        concurrency_label(level),
         id.workload,
         id.schedule
     );

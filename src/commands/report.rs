@@ -1,8 +1,6 @@
 //! `enginebench report`: one HTML page of saved result files, and the plots
 //! as files beside it. `run --report` writes the same page.
 
-use anyhow::Context;
-
 use crate::config::PlotConfig;
 use crate::error::Error;
 use crate::render::html;
@@ -14,13 +12,11 @@ pub fn run(config: &PlotConfig) -> Result<(), Error> {
     plots.write(&config.output, &config.name, &config.formats)?;
     let page = html::page(&plots);
     let path = config.output.join(format!("{}.html", config.name));
-    std::fs::write(&path, page).with_context(|| format!("cannot write {}", path.display()))?;
+    std::fs::write(&path, page).map_err(|e| Error::unwritable(&path, e))?;
     eprintln!("wrote {}", path.display());
     Ok(())
 }
 
 pub(super) fn create_dir(config: &PlotConfig) -> Result<(), Error> {
-    std::fs::create_dir_all(&config.output)
-        .with_context(|| format!("cannot create {}", config.output.display()))?;
-    Ok(())
+    crate::results::fs::create_dir(&config.output)
 }

@@ -2,7 +2,7 @@
 //! interval and can be compared between runs (the latencies and the three
 //! throughputs). Flags, result keys, charts and verdicts all name them here.
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::{LevelSamples, RunSummary, TrialThroughput};
 use crate::stats::{Direction, Sample, Summary};
@@ -118,8 +118,17 @@ impl Metric {
     }
 }
 
+/// As its key: `"ttft"`, `"output_throughput"`.
 impl Serialize for Metric {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.key())
+    }
+}
+
+impl<'de> Deserialize<'de> for Metric {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let key = String::deserialize(deserializer)?;
+        Metric::parse(&key)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown metric '{key}'")))
     }
 }

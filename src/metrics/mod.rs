@@ -13,7 +13,7 @@
 mod metric;
 pub mod samples;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::records::{Outcome, RequestRecord};
 use crate::stats::Summary;
@@ -68,7 +68,7 @@ impl RequestMetrics {
 }
 
 /// Service-level objectives for goodput, in milliseconds (`--goodput`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Slos {
     pub ttft_ms: Option<f64>,
     pub tpot_ms: Option<f64>,

@@ -8,7 +8,7 @@ pub mod table;
 
 use crate::analysis::change::MetricChange;
 use crate::engine::EngineInfo;
-use crate::stats::{Estimate, Outliers};
+use crate::stats::{Estimate, Outliers, Verdict};
 
 /// `99` -> "99", `99.9` -> "99.9", as vLLM names its `pNN_` keys.
 pub fn percentile_label(p: f64) -> String {
@@ -50,6 +50,12 @@ pub fn outliers_text(o: &Outliers) -> String {
         "low {}/{}, high {}/{}",
         o.low_mild, o.low_severe, o.high_mild, o.high_severe
     )
+}
+
+/// `improved`, `regressed`, `no_change`: a verdict as result files and
+/// `check`'s summary write it.
+pub fn verdict_key(verdict: Verdict) -> String {
+    verdict.label().replace(' ', "_")
 }
 
 /// `p<0.001` or `p=0.034`.

@@ -18,7 +18,7 @@
 use std::fmt::Write;
 use std::path::Path;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::{builtin_gpu, gpu_for_device, Floors, GpuSpec, ModelShape, GPUS};
@@ -133,7 +133,7 @@ impl Setup {
 }
 
 /// The floors of one level and the fractions achieved.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LevelSpeedOfLight {
     pub gpu: GpuSpec,
     pub gpu_source: String,

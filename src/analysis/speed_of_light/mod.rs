@@ -9,7 +9,7 @@ pub mod level;
 
 use std::path::Path;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A Llama-shaped decoder, as its `config.json` describes it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -107,7 +107,7 @@ impl ModelShape {
 }
 
 /// What bounds a GPU: memory bandwidth and dense bf16 compute.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GpuSpec {
     pub name: String,
     pub memory_bandwidth_bytes_per_s: f64,

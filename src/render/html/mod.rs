@@ -5,11 +5,14 @@
 
 use std::fmt::Write;
 
+use serde::Serialize;
 use serde_json::Value;
 
 use super::plot::data::{x_of, Series};
 use super::plot::Plots;
-use crate::baseline::store::ResultFile;
+use crate::metrics::LatencyMetric;
+use crate::render::verdict_key;
+use crate::results::{ResultFile, SpeedOfLightDoc};
 
 const TEMPLATE: &str = include_str!("template.html");
 
@@ -45,7 +48,7 @@ pub fn page(plots: &Plots) -> String {
     body += &plots_section(plots);
     if let Some(first) = plots.series.first().and_then(|s| s.levels.first()) {
         let _ = writeln!(body, "<h2>Environment</h2>");
-        body += &key_value_table(&first.json["environment"]);
+        body += &key_value_table(&first.doc.environment);
     }
     TEMPLATE
         .replace("{{title}}", "enginebench report")
@@ -56,7 +59,7 @@ fn series_section(series: &Series, plots: &Plots) -> String {
     let mut out = String::new();
     let first = &series.levels[0];
     let _ = writeln!(out, "<h2>{}</h2>", escape(&series.label));
-    if first.json["simulated"].as_bool().unwrap_or(false) {
+    if first.doc.simulated {
         let _ = writeln!(
             out,
             "<p class=\"sim\">Simulated engine: these figures describe a model, not a measurement.</p>"
@@ -69,8 +72,7 @@ fn series_section(series: &Series, plots: &Plots) -> String {
     let warnings: Vec<String> = series
         .levels
         .iter()
-        .flat_map(|r| r.json["warnings"].as_array().cloned().unwrap_or_default())
-        .filter_map(|w| w.as_str().map(escape))
+        .flat_map(|r| r.doc.warnings.iter().map(|w| escape(w)))
         .collect();
     if !warnings.is_empty() {
         let _ = writeln!(out, "<h3>Warnings</h3><ul>");
@@ -80,9 +82,9 @@ fn series_section(series: &Series, plots: &Plots) -> String {
         let _ = writeln!(out, "</ul>");
     }
     let _ = writeln!(out, "<h3>Engine</h3>");
-    out += &key_value_table(&first.json["engine"]);
+    out += &key_value_table(&first.doc.engine);
     let _ = writeln!(out, "<h3>Workload</h3>");
-    out += &key_value_table(&first.json["workload"]);
+    out += &key_value_table(&first.doc.workload);
     out
 }
 
@@ -95,18 +97,17 @@ fn number_cell(key: &str, value: Option<f64>, interval: Option<(f64, f64)>) -> S
     format!("<td class=\"num\" data-key=\"{key}\">{text}{ci}</td>")
 }
 
-fn interval(result: &ResultFile, metric: &str) -> Option<(f64, f64)> {
-    let ci = &result.json["statistics"][format!("{metric}_ms")]["mean"]["confidence_interval"];
-    Some((ci["lower_bound"].as_f64()?, ci["upper_bound"].as_f64()?))
+/// The interval of a latency's mean, from the result file's statistics.
+fn interval(result: &ResultFile, metric: LatencyMetric) -> Option<(f64, f64)> {
+    let estimates = result.doc.statistics.get(metric).estimates?;
+    let [lo, hi] = estimates.mean.interval();
+    Some((lo, hi))
 }
 
-const SUMMARY_KEYS: [&str; 5] = [
-    "completed",
-    "failed",
-    "duration",
-    "request_throughput",
-    "output_throughput",
-];
+/// `<td class="num" data-key="completed">12</td>`
+fn count_cell(key: &str, n: usize) -> String {
+    format!("<td class=\"num\" data-key=\"{key}\">{n}</td>")
+}
 
 fn summary_table(series: &Series, plots: &Plots) -> String {
     let mut out = String::from("<table class=\"summary\">\n<tr>");
@@ -125,18 +126,17 @@ fn summary_table(series: &Series, plots: &Plots) -> String {
             "<tr><td class=\"num\" data-key=\"x\">{}</td>",
             x_of(r, plots.axis)
         );
-        for key in SUMMARY_KEYS {
-            let cell = match r.json[key].as_u64() {
-                Some(n) => format!("<td class=\"num\" data-key=\"{key}\">{n}</td>"),
-                None => number_cell(key, r.json[key].as_f64(), None),
-            };
-            out += &cell;
-        }
-        for m in ["ttft", "tpot", "itl", "e2el"] {
-            let mean = format!("mean_{m}_ms");
-            let p99 = format!("p99_{m}_ms");
-            out += &number_cell(&mean, r.json[&mean].as_f64(), interval(r, m));
-            out += &number_cell(&p99, r.json[&p99].as_f64(), None);
+        let doc = &r.doc;
+        out += &count_cell("completed", doc.completed);
+        out += &count_cell("failed", doc.failed);
+        out += &number_cell("duration", Some(doc.duration), None);
+        out += &number_cell("request_throughput", Some(doc.request_throughput), None);
+        out += &number_cell("output_throughput", Some(doc.output_throughput), None);
+        for m in LatencyMetric::ALL {
+            let mean = format!("mean_{}_ms", m.key());
+            let p99 = format!("p99_{}_ms", m.key());
+            out += &number_cell(&mean, Some(doc.latency(m).mean), interval(r, m));
+            out += &number_cell(&p99, doc.percentile(m, 99.0), None);
         }
         out += "</tr>\n";
     }
@@ -145,17 +145,15 @@ fn summary_table(series: &Series, plots: &Plots) -> String {
 
 fn speed_of_light_table(series: &Series, plots: &Plots) -> String {
     let mut out = String::from("<h3>Speed of light</h3>\n");
-    let levels: Vec<(&ResultFile, &Value)> = series
+    let skipped = series
         .levels
         .iter()
-        .map(|r| (r, &r.json["speed_of_light"]))
-        .collect();
-    if let Some((_, skipped)) = levels.iter().find(|(_, s)| !s["skipped"].is_null()) {
-        let why = skipped["skipped"].as_str().unwrap_or("");
+        .find_map(|r| match &r.doc.speed_of_light {
+            SpeedOfLightDoc::Skipped { skipped } => Some(skipped),
+            SpeedOfLightDoc::Figures(_) => None,
+        });
+    if let Some(why) = skipped {
         return out + &format!("<p class=\"note\">Skipped: {}</p>\n", escape(why));
-    }
-    if levels.iter().all(|(_, s)| s.is_null()) {
-        return out + "<p class=\"note\">Not in these result files.</p>\n";
     }
     let _ = writeln!(
         out,
@@ -164,21 +162,21 @@ fn speed_of_light_table(series: &Series, plots: &Plots) -> String {
          <th>TTFT floor (ms)</th><th>FLOP utilisation (prefill)</th></tr>",
         escape(plots.axis.label())
     );
-    let percent = |v: &Value| {
-        v.as_f64()
-            .map_or("—".into(), |f| format!("{:.1}%", f * 100.0))
-    };
-    for (r, s) in levels {
+    let percent = |v: Option<f64>| v.map_or("—".into(), |f| format!("{:.1}%", f * 100.0));
+    for r in &series.levels {
+        let SpeedOfLightDoc::Figures(s) = &r.doc.speed_of_light else {
+            continue;
+        };
         let _ = writeln!(
             out,
             "<tr><td class=\"num\">{}</td><td>{}</td>{}{}<td class=\"num\">{}</td>{}<td class=\"num\">{}</td></tr>",
             x_of(r, plots.axis),
-            escape(s["gpu"]["name"].as_str().unwrap_or("?")),
-            number_cell("decode_batch", s["decode_batch"].as_f64(), None),
-            number_cell("tpot_floor_ms", s["tpot_floor_ms"].as_f64(), None),
-            percent(&s["memory_bandwidth_utilisation"]),
-            number_cell("ttft_floor_ms", s["ttft_floor_ms"].as_f64(), None),
-            percent(&s["flop_utilisation"]),
+            escape(&s.gpu.name),
+            number_cell("decode_batch", Some(s.decode_batch), None),
+            number_cell("tpot_floor_ms", Some(s.tpot_floor_ms), None),
+            percent(s.memory_bandwidth_utilisation),
+            number_cell("ttft_floor_ms", Some(s.ttft_floor_ms), None),
+            percent(s.flop_utilisation),
         );
     }
     out + "</table>\n"
@@ -188,34 +186,31 @@ fn speed_of_light_table(series: &Series, plots: &Plots) -> String {
 fn verdicts(series: &Series, plots: &Plots) -> String {
     let mut out = String::new();
     for r in &series.levels {
-        let baseline = &r.json["baseline"];
-        let Some(changes) = baseline["changes"].as_array() else {
+        let Some(baseline) = &r.doc.baseline else {
             continue;
         };
         let _ = writeln!(
             out,
             "<h3>Against baseline {} ({} {})</h3>\n<table class=\"verdicts\">\
              <tr><th>metric</th><th>change of mean</th><th>p</th><th>verdict</th></tr>",
-            escape(baseline["name"].as_str().unwrap_or("?")),
+            escape(&baseline.name),
             escape(plots.axis.label()),
             x_of(r, plots.axis)
         );
-        for c in changes {
-            let comparison = c; // the comparison is flattened into the change
-            let verdict = comparison["verdict"].as_str().unwrap_or("n/a");
-            let change = comparison["change"]["mean"]["point_estimate"]
-                .as_f64()
-                .map_or("—".into(), |x| format!("{:+.2}%", x * 100.0));
-            let p = comparison["p_value"]
-                .as_f64()
-                .map_or(String::new(), |p| format!("{p:.3}"));
+        for c in &baseline.changes {
+            let comparison = c.comparison.as_ref();
+            let verdict = comparison.map_or("n/a".into(), |c| verdict_key(c.verdict));
+            let change = comparison.map_or("—".into(), |c| {
+                format!("{:+.2}%", c.change.mean.point_estimate * 100.0)
+            });
+            let p = comparison.map_or(String::new(), |c| format!("{:.3}", c.p_value));
             let _ = writeln!(
                 out,
                 "<tr><td>{}</td><td class=\"num\">{change}</td><td class=\"num\">{p}</td>\
                  <td class=\"{}\">{}</td></tr>",
-                escape(c["metric"].as_str().unwrap_or("?")),
-                escape(verdict),
-                escape(verdict)
+                escape(c.metric.key()),
+                escape(&verdict),
+                escape(&verdict)
             );
         }
         out += "</table>\n";
@@ -242,8 +237,10 @@ fn plots_section(plots: &Plots) -> String {
     out + "</div>\n"
 }
 
-/// A JSON object as a two-column table; nested values as compact JSON.
-fn key_value_table(value: &Value) -> String {
+/// An object's fields as a two-column table, in alphabetical order; nested
+/// values as compact JSON.
+fn key_value_table(fields: &impl Serialize) -> String {
+    let value = serde_json::to_value(fields).unwrap_or_default();
     let Some(map) = value.as_object() else {
         return format!("<pre>{}</pre>\n", escape(&value.to_string()));
     };

@@ -2,14 +2,14 @@
 //! (engine, model and start time), one point per level.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use serde_json::Value;
-
-use crate::baseline::store::ResultFile;
 use crate::error::Error;
 use crate::metrics::{LatencyMetric, Metric};
-use crate::records::{read_jsonl, RequestRecord};
+use crate::records::RequestRecord;
+use crate::results::{read_all, ResultFile};
+use crate::schedule::RequestRate;
+use crate::stats::Estimate;
 
 /// A value with its confidence interval (`lo == hi` when there is none).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -43,31 +43,45 @@ pub struct Series {
     pub levels: Vec<ResultFile>,
 }
 
+/// What the levels of one sweep share: engine, model, settings and start time.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct SweepKey {
+    engine: String,
+    model: String,
+    settings: BTreeMap<String, String>,
+    date: String,
+}
+
+impl SweepKey {
+    fn of(result: &ResultFile) -> Self {
+        let id = result.benchmark();
+        Self {
+            engine: id.engine.clone(),
+            model: id.model.clone(),
+            settings: result.doc.engine.settings.clone(),
+            date: result.doc.date.clone(),
+        }
+    }
+}
+
 /// Reads result files (or folders of them) and groups them into series.
 pub fn load(inputs: &[PathBuf]) -> Result<(Vec<Series>, XAxis), Error> {
-    // Levels of one sweep share engine, model, settings and start time.
-    let mut groups: BTreeMap<[String; 4], Vec<ResultFile>> = BTreeMap::new();
-    for input in inputs {
-        for path in crate::report::result_files(input)? {
-            let result = ResultFile::read(&path)?;
-            let key = [
-                result.benchmark.engine.clone(),
-                result.benchmark.model.clone(),
-                result.json["engine"]["settings"].to_string(),
-                result.json["date"].as_str().unwrap_or("").to_string(),
-            ];
-            groups.entry(key).or_default().push(result);
-        }
+    let mut groups: BTreeMap<SweepKey, Vec<ResultFile>> = BTreeMap::new();
+    for result in read_all(inputs)? {
+        groups
+            .entry(SweepKey::of(&result))
+            .or_default()
+            .push(result);
     }
     let axis = match groups
         .values()
         .flatten()
-        .all(|r| r.max_concurrency.is_some())
+        .all(|r| r.doc.max_concurrency.is_some())
     {
         true => XAxis::Concurrency,
         false => XAxis::RequestRate,
     };
-    let keys: Vec<[String; 4]> = groups.keys().cloned().collect();
+    let keys: Vec<SweepKey> = groups.keys().cloned().collect();
     let series = groups
         .into_iter()
         .map(|(key, mut levels)| {
@@ -83,64 +97,61 @@ pub fn load(inputs: &[PathBuf]) -> Result<(Vec<Series>, XAxis), Error> {
 
 /// `engine (model)`, plus the settings that differ and then the date where
 /// those are needed to tell two sweeps apart.
-fn label(key: &[String; 4], keys: &[[String; 4]]) -> String {
-    let [engine, model, settings, date] = key;
-    let mut label = format!("{engine} ({model})");
-    let alike: Vec<&[String; 4]> = keys.iter().filter(|k| k[..2] == key[..2]).collect();
+fn label(key: &SweepKey, keys: &[SweepKey]) -> String {
+    let mut label = format!("{} ({})", key.engine, key.model);
+    let alike: Vec<&SweepKey> = keys
+        .iter()
+        .filter(|k| (&k.engine, &k.model) == (&key.engine, &key.model))
+        .collect();
     if alike.len() > 1 {
-        let parse = |s: &str| serde_json::from_str::<Value>(s).unwrap_or_default();
-        let ours = parse(settings);
-        let others: Vec<Value> = alike.iter().map(|k| parse(&k[2])).collect();
-        for (name, value) in ours.as_object().into_iter().flatten() {
-            if others.iter().any(|o| &o[name] != value) {
-                label += &format!(" {name}={}", value.as_str().unwrap_or(&value.to_string()));
+        for (name, value) in &key.settings {
+            if alike.iter().any(|o| o.settings.get(name) != Some(value)) {
+                label += &format!(" {name}={value}");
             }
         }
     }
-    if alike.iter().filter(|k| k[..3] == key[..3]).count() > 1 {
-        label += &format!(" {date}");
+    if alike.iter().filter(|k| k.settings == key.settings).count() > 1 {
+        label += &format!(" {}", key.date);
     }
     label
 }
 
 /// A level's x: its concurrency, else its request rate (unbounded: 0).
 pub fn x_of(result: &ResultFile, axis: XAxis) -> f64 {
-    match axis {
-        XAxis::Concurrency => result.max_concurrency.unwrap_or(0) as f64,
-        XAxis::RequestRate => result.json["request_rate"].as_f64().unwrap_or(0.0),
+    match (axis, result.doc.request_rate) {
+        (XAxis::Concurrency, _) => result.doc.max_concurrency.unwrap_or(0) as f64,
+        (XAxis::RequestRate, RequestRate::PerSecond(rate)) => rate,
+        (XAxis::RequestRate, RequestRate::Infinite) => 0.0,
     }
 }
 
-/// The mean of `metric` at each level, with its interval from the result file.
+/// The mean of `metric` at each level, with its interval from the result
+/// file (a throughput measured in one trial has none).
 pub fn points(series: &Series, metric: Metric, axis: XAxis) -> Vec<Point> {
     series
         .levels
         .iter()
         .filter_map(|r| {
             let x = x_of(r, axis);
-            let estimate = match metric {
-                Metric::Latency(m) => &r.json["statistics"][format!("{}_ms", m.key())]["mean"],
-                _ => &r.json["throughput_spread"][metric.key()]["mean"],
+            let estimate: Option<Estimate> = match metric {
+                Metric::Latency(m) => r.doc.statistics.get(m).estimates.map(|e| e.mean),
+                _ => r.doc.throughput_spread.get(metric).map(|s| s.mean),
             };
-            match estimate_of(estimate) {
-                Some((y, lo, hi)) => Some(Point { x, y, lo, hi }),
-                None if !matches!(metric, Metric::Latency(_)) => {
-                    let y = r.json[metric.key()].as_f64()?;
-                    Some(Point { x, y, lo: y, hi: y })
+            match (estimate, r.doc.throughput(metric)) {
+                (Some(e), _) => {
+                    let [lo, hi] = e.interval();
+                    Some(Point {
+                        x,
+                        y: e.point_estimate,
+                        lo,
+                        hi,
+                    })
                 }
-                None => None,
+                (None, Some(y)) => Some(Point { x, y, lo: y, hi: y }),
+                (None, None) => None,
             }
         })
         .collect()
-}
-
-fn estimate_of(e: &Value) -> Option<(f64, f64, f64)> {
-    let interval = &e["confidence_interval"];
-    Some((
-        e["point_estimate"].as_f64()?,
-        interval["lower_bound"].as_f64()?,
-        interval["upper_bound"].as_f64()?,
-    ))
 }
 
 /// A level's latencies, sorted, for its CDF.
@@ -154,16 +165,6 @@ pub fn sorted_latencies(result: &ResultFile, metric: LatencyMetric) -> Vec<f64> 
     };
     values.sort_by(f64::total_cmp);
     values
-}
-
-/// The detailed records of a level, when it saved them.
-pub fn records(result: &ResultFile) -> Option<Vec<RequestRecord>> {
-    let detailed = result.json["detailed_file"].as_str()?;
-    let dir = result.path.parent().unwrap_or(Path::new("."));
-    let name = Path::new(detailed).file_name()?;
-    read_jsonl(Path::new(detailed))
-        .or_else(|_| read_jsonl(&dir.join(name)))
-        .ok()
 }
 
 /// Requests in flight and output tokens per second over a run, in bins.

@@ -102,7 +102,7 @@ impl Plots {
         charts.extend(LatencyMetric::ALL.into_iter().map(Chart::Cdf));
         let run = series.iter().find_map(|s| {
             let level = s.levels.last()?;
-            let data = data::timeline(&data::records(level)?)?;
+            let data = data::timeline(&level.records()?)?;
             let x = data::x_of(level, axis);
             Some(Chart::Timeline {
                 title: format!("Timeline: {}, {} {x}", s.label, axis.label()),
@@ -139,12 +139,14 @@ impl Plots {
         for chart in &self.charts {
             for &format in formats {
                 let path = dir.join(format!("{stem}-{}.{}", chart.name(), format.extension()));
-                let failed = |e: String| anyhow::anyhow!("cannot draw {}: {e}", path.display());
+                let failed = |reason: String| Error::Plot {
+                    path: path.clone(),
+                    reason,
+                };
                 match format {
                     Format::Svg => {
                         let svg = self.svg(chart).map_err(failed)?;
-                        std::fs::write(&path, svg)
-                            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+                        std::fs::write(&path, svg).map_err(|e| Error::unwritable(&path, e))?;
                     }
                     Format::Png => self.png(chart, &path).map_err(failed)?,
                 }

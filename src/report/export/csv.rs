@@ -12,7 +12,7 @@ impl Exporter for Csv {
         format!("{stem}.csv")
     }
 
-    fn write(&self, levels: &[LevelRow], out: &mut dyn Write) -> anyhow::Result<()> {
+    fn write(&self, levels: &[LevelRow], out: &mut dyn Write) -> std::io::Result<()> {
         let mut writer = csv::Writer::from_writer(out);
         writer.write_record(COLUMNS.iter().map(|c| c.header))?;
         for row in levels {

@@ -13,7 +13,7 @@ impl Exporter for Markdown {
         format!("{stem}.md")
     }
 
-    fn write(&self, levels: &[LevelRow], out: &mut dyn Write) -> anyhow::Result<()> {
+    fn write(&self, levels: &[LevelRow], out: &mut dyn Write) -> std::io::Result<()> {
         let mut table = Table::new(COLUMNS.iter().map(|c| c.header.to_string()).collect());
         for row in levels {
             table.rows.push(

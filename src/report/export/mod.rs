@@ -9,10 +9,9 @@ pub mod markdown;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
-
 use crate::error::Error;
 use crate::metrics::RunSummary;
+use crate::results::fs::write_atomically;
 use crate::schedule::{concurrency_label, RequestRate};
 
 /// One level of a sweep, as the exports show it.
@@ -132,7 +131,7 @@ pub trait Exporter {
     /// The file's name for a sweep whose files start with `stem`.
     fn file_name(&self, stem: &str) -> String;
     /// Writes the whole table, every level so far.
-    fn write(&self, levels: &[LevelRow], out: &mut dyn Write) -> anyhow::Result<()>;
+    fn write(&self, levels: &[LevelRow], out: &mut dyn Write) -> std::io::Result<()>;
 }
 
 /// Every exporter there is.
@@ -149,23 +148,4 @@ pub fn write_all(dir: &Path, stem: &str, levels: &[LevelRow]) -> Result<Vec<Path
         written.push(path);
     }
     Ok(written)
-}
-
-/// Writes to `path.tmp`, then renames it over `path`.
-pub fn write_atomically(
-    path: &Path,
-    fill: impl FnOnce(&mut dyn Write) -> anyhow::Result<()>,
-) -> Result<(), Error> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    let mut file = std::io::BufWriter::new(
-        std::fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?,
-    );
-    fill(&mut file).with_context(|| format!("cannot write {}", tmp.display()))?;
-    file.flush()
-        .with_context(|| format!("cannot write {}", tmp.display()))?;
-    drop(file);
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
 }

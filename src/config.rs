@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::analysis::speed_of_light::level::GpuOptions;
 use crate::analysis::validity::ValidityRules;
 use crate::analysis::StatisticsOptions;
+use crate::baseline::BenchmarkId;
 use crate::engine::{EngineOptions, SamplingParams};
 use crate::metrics::{LatencyMetric, Metric, Slos};
 use crate::render::plot::Format;
@@ -57,7 +58,31 @@ pub struct RunConfig {
     pub gpu: GpuOptions,
 }
 
+/// Percentiles every result file carries, whatever is printed.
+const SAVED_PERCENTILES: [f64; 4] = [50.0, 90.0, 95.0, 99.0];
+
 impl RunConfig {
+    /// The percentiles summaries compute: p50, p90, p95, p99 and those printed, ascending.
+    pub fn percentiles(&self) -> Vec<f64> {
+        let mut percentiles = SAVED_PERCENTILES.to_vec();
+        percentiles.extend(&self.metric_percentiles);
+        percentiles.sort_by(f64::total_cmp);
+        percentiles.dedup();
+        percentiles
+    }
+
+    /// What the level at `concurrency` measures, for baselines and comparisons.
+    pub fn benchmark_id(&self, concurrency: Option<usize>) -> BenchmarkId {
+        BenchmarkId::new(
+            &self.engine,
+            &self.model_id(),
+            &self.workload,
+            self.rate,
+            self.burstiness,
+            concurrency,
+        )
+    }
+
     /// The model name written in results: the model folder's name, or the engine's.
     pub fn model_id(&self) -> String {
         let model = self.engine_options.model.as_deref();

@@ -16,7 +16,7 @@ pub mod error;
 pub mod metrics;
 pub mod records;
 pub mod render;
-pub mod report;
+pub mod reporter;
 pub mod results;
 pub mod schedule;
 pub mod stats;

@@ -3,10 +3,11 @@
 use crate::config::PlotConfig;
 use crate::error::Error;
 use crate::render::plot::Plots;
+use crate::results::fs;
 
 pub fn run(config: &PlotConfig) -> Result<(), Error> {
     let plots = Plots::load(&config.inputs)?;
-    super::report::create_dir(config)?;
+    fs::create_dir(&config.output)?;
     for path in plots.write(&config.output, &config.name, &config.formats)? {
         eprintln!("wrote {}", path.display());
     }

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::{LevelSamples, RunSummary, TrialThroughput};
+use super::{LevelSamples, LevelSummary, TrialThroughput};
 use crate::stats::{Direction, Sample, Summary};
 
 /// The latency metrics that carry percentiles (`--percentile-metrics`).
@@ -33,7 +33,7 @@ impl LatencyMetric {
         Self::ALL.into_iter().find(|m| m.key() == name)
     }
 
-    pub fn summary(self, run: &RunSummary) -> &Summary {
+    pub fn summary(self, run: &LevelSummary) -> &Summary {
         match self {
             Self::Ttft => &run.ttft_ms,
             Self::Tpot => &run.tpot_ms,

@@ -10,14 +10,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::analysis::change::MetricChange;
 use crate::analysis::speed_of_light::level::LevelSpeedOfLight;
-use crate::analysis::{MetricStats, Spread};
+use crate::analysis::{LevelAnalysis, MetricStats, Spread};
 use crate::baseline::BenchmarkId;
 use crate::engine::EngineInfo;
 use crate::env::Environment;
 use crate::metrics::{LatencyMetric, Metric, Slos, TrialThroughput};
 use crate::render::percentile_label;
 use crate::schedule::RequestRate;
-use crate::stats::Summary;
+use crate::stats::{BootstrapConfig, Summary};
 use crate::workload::WorkloadSpec;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -177,6 +177,24 @@ pub struct StatisticsDoc {
 }
 
 impl StatisticsDoc {
+    /// The statistics of a level's analysis.
+    pub fn of(analysis: &LevelAnalysis, bootstrap: &BootstrapConfig) -> Self {
+        let stats = |m: LatencyMetric| {
+            let stats = analysis.latency(m);
+            stats
+                .cloned()
+                .expect("a level is analysed for every latency")
+        };
+        Self {
+            confidence_level: bootstrap.confidence_level,
+            bootstrap_seed: bootstrap.seed,
+            ttft_ms: stats(LatencyMetric::Ttft),
+            tpot_ms: stats(LatencyMetric::Tpot),
+            itl_ms: stats(LatencyMetric::Itl),
+            e2el_ms: stats(LatencyMetric::E2el),
+        }
+    }
+
     pub fn get(&self, metric: LatencyMetric) -> &MetricStats {
         match metric {
             LatencyMetric::Ttft => &self.ttft_ms,
@@ -199,6 +217,15 @@ pub struct ThroughputSpread {
 }
 
 impl ThroughputSpread {
+    /// The spreads of a level's analysis.
+    pub fn of(analysis: &LevelAnalysis) -> Self {
+        let mut spread = Self::default();
+        for (metric, s) in &analysis.spread {
+            spread.set(*metric, s.clone());
+        }
+        spread
+    }
+
     pub fn get(&self, metric: Metric) -> Option<&Spread> {
         match metric {
             Metric::Latency(_) => None,

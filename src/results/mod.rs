@@ -5,6 +5,7 @@
 pub mod doc;
 pub mod file;
 pub mod fs;
+pub mod names;
 pub mod samples;
 
 pub use doc::{

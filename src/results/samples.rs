@@ -27,6 +27,21 @@ pub struct SampleFile {
 }
 
 impl SampleFile {
+    pub fn new(
+        benchmark: &BenchmarkId,
+        date: &str,
+        engine: &EngineInfo,
+        samples: &LevelSamples,
+    ) -> Self {
+        Self {
+            format: FORMAT,
+            benchmark: benchmark.clone(),
+            date: date.to_string(),
+            engine: engine.clone(),
+            samples: samples.clone(),
+        }
+    }
+
     pub fn write(&self, path: &Path) -> Result<(), Error> {
         fs::save_atomically(path, self, Layout::Compact)
     }

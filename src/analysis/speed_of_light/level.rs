@@ -15,14 +15,12 @@
 //! - `--tp N` divides bytes and FLOPs evenly over N GPUs and ignores their
 //!   communication: the floor of a perfect split.
 
-use std::fmt::Write;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 
 use super::{builtin_gpu, gpu_for_device, Floors, GpuSpec, ModelShape, GPUS};
-use crate::metrics::RunSummary;
+use crate::metrics::LevelSummary;
 
 /// `--gpu`, `--gpu-bandwidth`, `--gpu-flops`, checked.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -157,7 +155,7 @@ pub struct LevelSpeedOfLight {
 }
 
 /// `None` when the level completed no request.
-pub fn for_level(target: &Target, run: &RunSummary) -> Option<LevelSpeedOfLight> {
+pub fn for_level(target: &Target, run: &LevelSummary) -> Option<LevelSpeedOfLight> {
     if run.completed == 0 {
         return None;
     }
@@ -198,68 +196,6 @@ pub fn for_level(target: &Target, run: &RunSummary) -> Option<LevelSpeedOfLight>
     })
 }
 
-/// The result JSON's `speed_of_light`: the figures, or why there are none.
-pub fn to_json(setup: &Setup, level: Option<&LevelSpeedOfLight>) -> Value {
-    match (setup, level) {
-        (_, Some(level)) => json!(level),
-        (Setup::Skipped(why), None) => json!({ "skipped": why }),
-        (Setup::Ready(_), None) => json!({ "skipped": "no request completed" }),
-    }
-}
-
-/// The terminal block of a level that has figures.
-pub fn block(s: &LevelSpeedOfLight) -> String {
-    let mut out = String::new();
-    let mut row = |label: &str, value: String| {
-        let _ = writeln!(out, "{:<40} {value}", format!("{label}:"));
-    };
-    let percent = |f: Option<f64>| match f {
-        Some(f) if f >= 0.01 => format!("{:.1}%", f * 100.0),
-        Some(f) => format!("{:.4}%", f * 100.0),
-        None => "—".into(),
-    };
-    row(
-        "GPU",
-        format!(
-            "{} ({:.0} GB/s, {:.0} TFLOP/s bf16; {}), TP {}",
-            s.gpu.name,
-            s.gpu.memory_bandwidth_bytes_per_s / 1e9,
-            s.gpu.peak_bf16_flops / 1e12,
-            s.gpu_source,
-            s.tensor_parallel_size
-        ),
-    );
-    row(
-        "Model",
-        format!(
-            "{:.2} B parameters, {:.2} GB weights, {} KiB KV per token",
-            s.model_parameters as f64 / 1e9,
-            s.weight_bytes as f64 / 1e9,
-            s.kv_bytes_per_token / 1024
-        ),
-    );
-    row(
-        "Decode batch, mean context (tokens)",
-        format!("{:.1}, {:.0}", s.decode_batch, s.mean_context_tokens),
-    );
-    row("TPOT floor (ms)", format!("{:.3}", s.tpot_floor_ms));
-    row(
-        "Memory-bandwidth utilisation",
-        percent(s.memory_bandwidth_utilisation),
-    );
-    row(
-        &format!("TTFT floor, {:.0}-token prefill (ms)", s.mean_input_tokens),
-        format!("{:.3}", s.ttft_floor_ms),
-    );
-    row("FLOP utilisation (prefill)", percent(s.flop_utilisation));
-    let title = if s.simulated {
-        "Speed of light (sim: measured times are the sim's model, not a GPU's)"
-    } else {
-        "Speed of light"
-    };
-    format!("{title}\n{out}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,8 +208,8 @@ mod tests {
 
     /// 4 requests of 512 prompt and 129 output tokens: TTFT 10 ms, TPOT 8 ms,
     /// E2EL 10 + 128 x 8 = 1034 ms, over 2.048 s.
-    fn run() -> RunSummary {
-        RunSummary {
+    fn run() -> LevelSummary {
+        LevelSummary {
             completed: 4,
             failed: 0,
             cancelled: 0,

@@ -4,15 +4,18 @@
 //! Every text from a result file is escaped.
 
 use std::fmt::Write;
+use std::path::PathBuf;
 
 use serde::Serialize;
 use serde_json::Value;
 
 use super::plot::data::{x_of, Series};
 use super::plot::Plots;
+use crate::config::PlotConfig;
+use crate::error::Error;
 use crate::metrics::LatencyMetric;
 use crate::render::verdict_key;
-use crate::results::{ResultFile, SpeedOfLightDoc};
+use crate::results::{fs, ResultFile, SpeedOfLightDoc};
 
 const TEMPLATE: &str = include_str!("template.html");
 
@@ -30,6 +33,17 @@ pub fn escape(text: &str) -> String {
         }
     }
     out
+}
+
+/// Writes the page of `config.inputs`, and its plots as files beside it,
+/// into `config.output`; returns the page's path.
+pub fn write_page(config: &PlotConfig) -> Result<PathBuf, Error> {
+    let plots = Plots::load(&config.inputs)?;
+    fs::create_dir(&config.output)?;
+    plots.write(&config.output, &config.name, &config.formats)?;
+    let path = config.output.join(format!("{}.html", config.name));
+    std::fs::write(&path, page(&plots)).map_err(|e| Error::unwritable(&path, e))?;
+    Ok(path)
 }
 
 pub fn page(plots: &Plots) -> String {

@@ -1,4 +1,4 @@
-//! Progress of a level on stderr: a bar on a terminal, plain log lines
+//! Progress of each trial on stderr: a bar on a terminal, plain log lines
 //! otherwise (or with `--quiet`). Times come from the driver's clock, passed
 //! in with each update, so this module never reads a clock itself.
 
@@ -7,6 +7,7 @@ use std::io::IsTerminal;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::driver::Progress;
+use crate::sweep::TrialStart;
 
 /// Plain mode writes one line per this many seconds of run time.
 const LOG_EVERY_NS: u64 = 10_000_000_000;
@@ -14,10 +15,47 @@ const LOG_EVERY_NS: u64 = 10_000_000_000;
 /// inside the measured loop, so most of them must cost nothing.
 const DRAW_EVERY_NS: u64 = 100_000_000;
 
+/// The progress of each trial of a sweep in turn.
+pub struct ProgressDisplay {
+    quiet: bool,
+    current: Option<TrialProgress>,
+}
+
+impl ProgressDisplay {
+    /// `quiet`: log lines even on a terminal.
+    pub fn new(quiet: bool) -> Self {
+        Self {
+            quiet,
+            current: None,
+        }
+    }
+
+    pub fn start(&mut self, trial: &TrialStart) {
+        self.finish();
+        let progress = TrialProgress::new(&trial.label(), trial.level.requests, self.quiet);
+        self.current = Some(progress);
+    }
+
+    /// Clears the bar, or logs where the trial ended.
+    pub fn finish(&mut self) {
+        if let Some(progress) = self.current.take() {
+            progress.finish();
+        }
+    }
+}
+
+impl Progress for ProgressDisplay {
+    fn update(&mut self, done: usize, total: usize, output_tokens: u64, elapsed_ns: u64) {
+        if let Some(progress) = &mut self.current {
+            progress.update(done, total, output_tokens, elapsed_ns);
+        }
+    }
+}
+
 /// An update as the driver gave it: done, total, output tokens, elapsed ns.
 type Update = (usize, usize, u64, u64);
 
-pub enum LevelProgress {
+pub enum TrialProgress {
     Bar {
         bar: ProgressBar,
         next_draw_ns: u64,
@@ -30,7 +68,7 @@ pub enum LevelProgress {
     },
 }
 
-impl LevelProgress {
+impl TrialProgress {
     /// A bar when stderr is a terminal and `quiet` is off, else log lines.
     pub fn new(label: &str, total: usize, quiet: bool) -> Self {
         if quiet || !std::io::stderr().is_terminal() {
@@ -53,7 +91,7 @@ impl LevelProgress {
     }
 
     /// Removes the bar (the level's report follows on stdout), or logs where
-    /// the level ended.
+    /// the trial ended.
     pub fn finish(&self) {
         match self {
             Self::Bar { bar, .. } => bar.finish_and_clear(),
@@ -67,7 +105,7 @@ impl LevelProgress {
     }
 }
 
-impl Progress for LevelProgress {
+impl Progress for TrialProgress {
     fn update(&mut self, done: usize, total: usize, output_tokens: u64, elapsed_ns: u64) {
         match self {
             Self::Bar { bar, next_draw_ns } => {
@@ -132,7 +170,7 @@ mod tests {
 
     #[test]
     fn quiet_means_log_lines() {
-        let progress = LevelProgress::new("level 1/1", 10, true);
-        assert!(matches!(progress, LevelProgress::Log { .. }));
+        let progress = TrialProgress::new("level 1/1", 10, true);
+        assert!(matches!(progress, TrialProgress::Log { .. }));
     }
 }

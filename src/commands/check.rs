@@ -37,7 +37,7 @@ pub fn run(config: &CheckConfig) -> Result<(), Error> {
     let summary = serde_json::to_value(summary(config, &checked))
         .and_then(|v| serde_json::to_string_pretty(&v))
         .expect("the summary serializes");
-    println!("{summary}");
+    super::print(&(summary + "\n"))?;
     let regressed: Vec<String> = checked
         .iter()
         .flat_map(|(id, changes)| changes.iter().filter_map(move |c| regression(id, c)))

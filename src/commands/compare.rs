@@ -38,10 +38,11 @@ pub fn run(config: &CompareConfig) -> Result<(), Error> {
     for &level in &levels {
         check_same_benchmark(&sides, level)?;
     }
-    print!("{}", legend(&sides));
+    let mut text = legend(&sides);
     for level in levels {
-        print!("{}", level_report(&sides, level, config));
+        text += &level_report(&sides, level, config);
     }
+    super::print(&text)?;
     Ok(())
 }
 

@@ -29,7 +29,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Dense request index, `0..n` within one run (warm-up requests use their own range).
 pub type RequestId = u64;
@@ -94,7 +94,7 @@ pub enum EngineError {
 }
 
 /// How an engine describes itself in every result file.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct EngineInfo {
     pub name: String,
     pub version: String,

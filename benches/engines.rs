@@ -268,7 +268,7 @@ criterion_group! {
     name = benches;
     config = {
         // criterion's own plots need a font: see `register_font`.
-        enginebench::report::plot::charts::register_font();
+        enginebench::render::plot::charts::register_font();
         Criterion::default()
     };
     targets = engines_bench

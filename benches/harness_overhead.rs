@@ -116,7 +116,7 @@ criterion_group! {
     name = benches;
     config = {
         // criterion's own plots need a font: see `register_font`.
-        enginebench::report::plot::charts::register_font();
+        enginebench::render::plot::charts::register_font();
         Criterion::default().measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1))
     };
     targets = overhead

@@ -181,7 +181,7 @@ fn judge_by_requests(sides: &[Vec<TrialValues>; 2], seed: u64) -> [Verdict; 4] {
             _ => Sample::new(side.iter().flat_map(|t| t.values(m)).collect()),
         };
         let (a, b) = (pooled(&sides[0]), pooled(&sides[1]));
-        let c = stats::compare(&a, &b, direction(m), &Thresholds::default(), &config(seed));
+        let c = stats::two_sample(&a, &b, direction(m), &Thresholds::default(), &config(seed));
         c.expect("both sides measured").verdict
     })
 }

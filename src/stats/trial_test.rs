@@ -735,7 +735,7 @@ mod tests {
                 let mut c = config(rep as u64);
                 c.resamples = 200;
                 let t = Thresholds::default();
-                let r = super::super::compare(
+                let r = super::super::two_sample(
                     &pool(&base),
                     &pool(&new),
                     Direction::LowerIsBetter,

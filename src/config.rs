@@ -12,6 +12,7 @@ use crate::engine::{EngineOptions, SamplingParams};
 use crate::metrics::{LatencyMetric, Metric, Slos};
 use crate::render::plot::Format;
 use crate::schedule::RequestRate;
+use crate::sweep::isolation::{Relaunch, TrialIsolation, TrialWorker};
 use crate::workload::WorkloadSpec;
 
 /// One command, ready to run.
@@ -20,6 +21,7 @@ pub enum Config {
     Run(Box<RunConfig>),
     Compare(CompareConfig),
     Check(CheckConfig),
+    CalibrateNoise(Box<CalibrateConfig>),
     Env(EnvConfig),
     Plot(PlotConfig),
     Report(PlotConfig),
@@ -50,6 +52,13 @@ pub struct RunConfig {
     pub output: OutputOptions,
     /// Trials per level (`--trials`).
     pub trials: usize,
+    /// How trials are kept apart (`--trial-isolation`).
+    pub trial_isolation: TrialIsolation,
+    /// How to start this command again, for `--trial-isolation process`;
+    /// `None` when the config was not made from a command line.
+    pub relaunch: Option<Relaunch>,
+    /// Set in a process started for one trial: run it and hand it back.
+    pub trial_worker: Option<TrialWorker>,
     pub validity: ValidityRules,
     /// Bootstrap settings (seeded by `--seed`) and verdict thresholds.
     pub statistics: StatisticsOptions,
@@ -92,6 +101,19 @@ impl RunConfig {
             .unwrap_or_else(|| self.engine.clone())
     }
 }
+
+/// Trials a side the gate defaults to (`--save-baseline`, `--baseline`): a
+/// family of five watched metrics at 0.05 needs 5 for any split of the
+/// trials to reach significance; 6 find a 10% change nine times in ten while
+/// trials scatter by 3% (`docs/statistics-model.md`).
+pub const GATE_TRIALS: usize = 6;
+/// A/A trials `calibrate-noise` defaults to: ten measure a spread to about a
+/// quarter of itself.
+pub const CALIBRATION_TRIALS: usize = 10;
+/// Trial isolation for gating runs and calibrations when none is asked for:
+/// the cheapest whose A/A false-alarm rate met 5% on vLLM CPU
+/// (`benches/gate_vllm.sh`, README "The gate on a real engine").
+pub const GATE_ISOLATION: TrialIsolation = TrialIsolation::Engine;
 
 /// Where results go.
 #[derive(Clone, Debug, PartialEq)]
@@ -138,6 +160,16 @@ pub struct CheckConfig {
     pub results: Vec<PathBuf>,
     pub metrics: Vec<Metric>,
     pub statistics: StatisticsOptions,
+}
+
+/// `calibrate-noise`: A/A trials of each level, their spread stored as the
+/// noise thresholds of baseline `baseline`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CalibrateConfig {
+    /// What to measure; it compares with no baseline and saves none.
+    pub run: RunConfig,
+    /// The baseline the thresholds are stored with.
+    pub baseline: String,
 }
 
 /// What `check` judges new runs against.

@@ -1,6 +1,7 @@
 //! The errors a command ends with, each saying what failed, and their exit
 //! codes: 2 when the input was wrong and nothing ran, 1 when something
-//! failed along the way (what was measured is kept), 130 on Ctrl-C.
+//! failed along the way (what was measured is kept), 3 when `check` had too
+//! few trials to judge, 130 on Ctrl-C.
 
 use std::path::PathBuf;
 
@@ -42,6 +43,10 @@ pub enum Error {
     /// `check` found a regression: exit code 1, the summary is on stdout.
     #[error("{0}")]
     Regressed(String),
+    /// `check` found no regression but had too few trials to judge a
+    /// watched metric: exit code 3, neither a pass nor a failure.
+    #[error("{0}")]
+    InsufficientTrials(String),
     /// `env --calibrate` could not measure the GPU (no driver, no GPU).
     #[error("cannot calibrate: {0}")]
     Calibration(String),
@@ -52,6 +57,7 @@ impl Error {
         match self {
             Error::Usage(_) | Error::Unreadable { .. } | Error::BadFile { .. } => 2,
             Error::Interrupted => 130,
+            Error::InsufficientTrials(_) => 3,
             Error::Unwritable { .. }
             | Error::Plot { .. }
             | Error::Stdout(_)

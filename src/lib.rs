@@ -30,20 +30,32 @@ use std::ffi::OsString;
 use config::Config;
 
 /// Runs the command line and returns the exit code: 0 success, 1 engine or
-/// I/O failure, 2 usage error, 130 interrupted.
+/// I/O failure (or `check`'s regression), 2 usage error, 3 `check` had too
+/// few trials to judge, 130 interrupted.
 pub fn run_cli(args: impl IntoIterator<Item = OsString>) -> u8 {
-    let command = match cli::parse(args) {
+    let argv: Vec<OsString> = args.into_iter().collect();
+    let command = match cli::parse(argv.iter().cloned()) {
         Ok(command) => command,
         Err(code) => return code,
     };
-    let result = command.into_config().and_then(|config| match &config {
-        Config::Run(config) => commands::run::run(config),
-        Config::Compare(config) => commands::compare::run(config),
-        Config::Check(config) => commands::check::run(config),
-        Config::Env(config) => commands::env::run(config),
-        Config::Plot(config) => commands::plot::run(config),
-        Config::Report(config) => commands::report::run(config),
-    });
+    let relaunch = sweep::isolation::Relaunch::of(&argv);
+    let result = command
+        .into_config()
+        .and_then(|mut config| match &mut config {
+            Config::Run(config) => {
+                config.relaunch = relaunch;
+                commands::run::run(config)
+            }
+            Config::CalibrateNoise(config) => {
+                config.run.relaunch = relaunch;
+                commands::calibrate_noise::run(config)
+            }
+            Config::Compare(config) => commands::compare::run(config),
+            Config::Check(config) => commands::check::run(config),
+            Config::Env(config) => commands::env::run(config),
+            Config::Plot(config) => commands::plot::run(config),
+            Config::Report(config) => commands::report::run(config),
+        });
     match result {
         Ok(()) => 0,
         Err(error) => {

@@ -100,7 +100,9 @@ fn check_fails_on_a_planted_regression_and_passes_on_the_same_samples() {
     assert_eq!(code, Some(1), "{err}");
     assert_eq!(summary["status"], "regressed");
     assert_eq!(verdict_of(&summary, "tpot"), "regressed");
-    assert_eq!(verdict_of(&summary, "output_throughput"), "skipped");
+    // Baselines are gated with 6 trials a side by default, so throughput,
+    // one value per trial, is judged too (with one trial it was skipped).
+    assert_eq!(verdict_of(&summary, "output_throughput"), "regressed");
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     assert!(err.contains("tpot +"), "{err}");
 
@@ -150,15 +152,28 @@ fn check_fails_on_a_planted_regression_and_passes_on_the_same_samples() {
 #[test]
 fn compare_prints_a_table_per_level_with_speedups_and_verdicts() {
     let dir = tempfile::tempdir().unwrap();
+    // Verdicts need trials: 6 a side judge the 7 metrics of the table.
     run(
         dir.path(),
         2_000,
-        &["--save-result", "--result-filename", "a.json"],
+        &[
+            "--save-result",
+            "--result-filename",
+            "a.json",
+            "--trials",
+            "6",
+        ],
     );
     run(
         dir.path(),
         3_000,
-        &["--save-result", "--result-filename", "b.json"],
+        &[
+            "--save-result",
+            "--result-filename",
+            "b.json",
+            "--trials",
+            "6",
+        ],
     );
     let (a, b) = (dir.path().join("a.json"), dir.path().join("b.json"));
     let output = enginebench(&[
@@ -300,7 +315,7 @@ fn missing_corrupt_and_mismatched_baselines_are_one_line_errors() {
     assert_one_line_error(&corrupt, "not JSON");
     std::fs::write(&samples, "{\"format\": 7}").unwrap();
     let format = enginebench(&["check", "--baseline", "main", "--result-dir", d, c4]);
-    assert_one_line_error(&format, "not a samples file of format 1 (format: 7)");
+    assert_one_line_error(&format, "not a samples file of format 1 or 2 (format: 7)");
     std::fs::write(&samples, good.replace("\"c4\"", "\"c8\"")).unwrap();
     let other = enginebench(&["check", "--baseline", "main", "--result-dir", d, c4]);
     assert_one_line_error(

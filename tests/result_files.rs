@@ -10,7 +10,7 @@ use common::{enginebench, stderr, stdout};
 use enginebench::metrics::{LatencyMetric, Metric};
 use enginebench::results::{ResultDoc, ResultFile, SpeedOfLightDoc};
 use enginebench::schedule::RequestRate;
-use enginebench::stats::Verdict;
+use enginebench::stats::trial_test::TrialVerdict;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -55,14 +55,19 @@ fn a_closed_loop_result_with_trials_and_a_baseline_loads_with_its_samples() {
         .iter()
         .find(|c| c.metric == Metric::Latency(LatencyMetric::Tpot))
         .unwrap();
-    assert_eq!(tpot.comparison.unwrap().verdict, Verdict::Regressed);
+    assert_eq!(tpot.comparison.unwrap().verdict(), TrialVerdict::Regressed);
     let SpeedOfLightDoc::Figures(light) = &doc.speed_of_light else {
         panic!("{:?}", doc.speed_of_light);
     };
     assert_eq!(light.gpu.name, "H100-SXM");
     assert_eq!(doc.detailed_files.as_ref().map(Vec::len), Some(2));
     // Its samples file and its detailed records are found beside it.
-    assert_eq!(result.samples.latencies.ttft_ms.len(), 24);
+    assert_eq!(result.samples.pooled().ttft_ms.len(), 24);
+    assert_eq!(
+        result.samples.latencies.len(),
+        1,
+        "0.1.0 pooled the trials' latencies: they read as one trial"
+    );
     assert_eq!(result.samples.trials.len(), 2);
     assert_eq!(result.records().unwrap().len(), 12);
 }
@@ -113,8 +118,11 @@ fn the_commands_that_read_results_read_the_fixtures() {
     let page = std::fs::read_to_string(dir.path().join("f.html")).unwrap();
     assert!(page.contains("<h3>Against baseline main (max concurrency 2)</h3>"));
     assert!(page.contains("<td>H100-SXM</td>"));
+    // Two trials a side, latencies pooled as 0.1.0 saved them: too few to
+    // judge, so `check` says so with its own exit code.
     let check = enginebench(&["check", "--against", closed, closed]);
-    assert_eq!(check.status.code(), Some(0), "{}", stderr(&check));
+    assert_eq!(check.status.code(), Some(3), "{}", stderr(&check));
+    assert!(stdout(&check).contains("\"status\": \"insufficient_trials\""));
     let compare = enginebench(&["compare", closed, closed]);
     assert!(stdout(&compare).contains("Concurrency 2: random-32x8 / closed-loop"));
 }

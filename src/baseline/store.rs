@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::BenchmarkId;
 use crate::error::{usage, Error};
 use crate::results::fs::{self, Layout};
-use crate::results::SampleFile;
+use crate::results::{NoiseFile, SampleFile};
 
 /// The subfolder holding the latest run of a benchmark, as criterion's `new`.
 pub const LATEST: &str = "new";
@@ -74,5 +74,40 @@ pub fn save_baseline(
     file.write(&path)?;
     let estimates = path.with_file_name("estimates.json");
     fs::save_atomically(&estimates, statistics, Layout::Pretty)?;
+    Ok(path)
+}
+
+/// `<result-dir>/baselines/<id>/<name>/noise.json`: the thresholds
+/// `calibrate-noise` measured for baseline `name`.
+pub fn noise_path(result_dir: &Path, id: &BenchmarkId, name: &str) -> PathBuf {
+    baseline_path(result_dir, id, name).with_file_name("noise.json")
+}
+
+/// The calibrated noise thresholds of baseline `name` for `id`, if any were
+/// stored; a file that is there but unreadable or another benchmark's is an
+/// error, not a silent fallback to the fixed threshold.
+pub fn load_noise(
+    result_dir: &Path,
+    id: &BenchmarkId,
+    name: &str,
+) -> Result<Option<NoiseFile>, Error> {
+    let path = noise_path(result_dir, id, name);
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let file = NoiseFile::read(&path)?;
+    if &file.benchmark != id {
+        return Err(Error::bad_file(
+            &path,
+            format!("holds the noise of {}, not of {id}", file.benchmark),
+        ));
+    }
+    Ok(Some(file))
+}
+
+/// Writes `file` as the noise calibration of baseline `name`.
+pub fn save_noise(result_dir: &Path, name: &str, file: &NoiseFile) -> Result<PathBuf, Error> {
+    let path = noise_path(result_dir, &file.benchmark, name);
+    file.write(&path)?;
     Ok(path)
 }

@@ -16,7 +16,7 @@ use crate::config::Config;
 use crate::error::Error;
 pub use files::{EnvArgs, PlotArgs};
 pub use parse::{parse_concurrency, parse_goodput, parse_rate};
-pub use run::{DatasetName, HttpArgs, RunArgs, TrialArgs};
+pub use run::{DatasetName, HttpArgs, IsolationArg, RunArgs, TrialArgs};
 pub use statistics::{CheckArgs, CompareArgs, StatisticsArgs};
 
 #[derive(Parser, Debug)]
@@ -39,8 +39,14 @@ pub enum Command {
     /// with intervals, speedups and verdicts against the first.
     Compare(CompareArgs),
     /// Regression gate: exit 1 when a watched metric regressed against a
-    /// baseline, 0 when none did, 2 on bad input. JSON summary on stdout.
+    /// baseline, 0 when none did, 3 when a side had too few trials to judge,
+    /// 2 on bad input. JSON summary on stdout.
     Check(CheckArgs),
+    /// Run A/A trials of a benchmark (the flags of run) and store each
+    /// level's run-to-run spread as the noise thresholds of baseline NAME
+    /// (--baseline NAME), which check then uses for it.
+    #[command(args_override_self = true)]
+    CalibrateNoise(Box<RunArgs>),
     /// The machine: OS, CPU, memory, GPUs (through the CUDA driver, when there
     /// is one) and engine versions of the Python environment.
     Env(EnvArgs),
@@ -59,6 +65,9 @@ impl Command {
             Command::Run(args) => Config::Run(Box::new(args.into_config()?)),
             Command::Compare(args) => Config::Compare(args.into_config()?),
             Command::Check(args) => Config::Check(args.into_config()?),
+            Command::CalibrateNoise(args) => {
+                Config::CalibrateNoise(Box::new(args.into_calibrate_config()?))
+            }
             Command::Env(args) => Config::Env(args.into_config()),
             Command::Plot(args) => Config::Plot(args.into_config()),
             Command::Report(args) => Config::Report(args.into_config()),

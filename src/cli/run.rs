@@ -12,10 +12,14 @@ use super::statistics::StatisticsArgs;
 use crate::analysis::speed_of_light::level::GpuOptions;
 use crate::analysis::validity::ValidityRules;
 use crate::baseline::store;
-use crate::config::{BaselineOptions, OutputOptions, RunConfig};
+use crate::config::{
+    BaselineOptions, CalibrateConfig, OutputOptions, RunConfig, CALIBRATION_TRIALS, GATE_ISOLATION,
+    GATE_TRIALS,
+};
 use crate::engine::{self, EngineOptions, HttpOptions, SamplingParams};
 use crate::error::{usage, Error};
 use crate::metrics::LatencyMetric;
+use crate::sweep::isolation::{TrialIsolation, TrialWorker};
 use crate::workload::random::RandomSpec;
 use crate::workload::shared_prefix::SharedPrefixSpec;
 use crate::workload::WorkloadSpec;
@@ -223,13 +227,40 @@ impl HttpArgs {
     }
 }
 
+/// How trials are kept apart (`--trial-isolation`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum IsolationArg {
+    /// A fresh enginebench process per trial: process-level effects are
+    /// sampled, as they are between CI runs.
+    Process,
+    /// A fresh engine per trial, in this process.
+    Engine,
+    /// One engine for every trial, its prefix cache reset before each.
+    None,
+}
+
 /// Trials, validity and baselines of `run`.
 #[derive(Args, Debug)]
 pub struct TrialArgs {
     /// Runs each level N times (a fresh schedule seed per trial, the same
-    /// workload) and reports the spread of throughputs between trials.
-    #[arg(long, default_value_t = 1)]
-    pub trials: usize,
+    /// workload); trials are the replicates of every interval and verdict.
+    /// Default 1; 6 with --save-baseline or --baseline (the gate's: a family
+    /// of five metrics at 0.05 needs 5 a side); 10 for calibrate-noise.
+    #[arg(long)]
+    pub trials: Option<usize>,
+    /// How trials are kept apart. Default: none; with --save-baseline,
+    /// --baseline and for calibrate-noise, the gate's (engine).
+    #[arg(long, value_enum)]
+    pub trial_isolation: Option<IsolationArg>,
+    /// Internal: run one trial for a parent process and write it here.
+    #[arg(long, hide = true, value_name = "FILE")]
+    pub trial_worker: Option<PathBuf>,
+    #[arg(long, hide = true, default_value_t = 0)]
+    pub trial_worker_level: usize,
+    #[arg(long, hide = true, default_value_t = 0)]
+    pub trial_worker_index: usize,
+    #[arg(long, hide = true, default_value_t = 0)]
+    pub trial_worker_ordinal: u64,
     /// Trials shorter than this many seconds are flagged in the warnings.
     #[arg(long, default_value_t = 10.0)]
     pub min_duration: f64,
@@ -244,7 +275,39 @@ pub struct TrialArgs {
 }
 
 impl RunArgs {
+    /// `calibrate-noise`: the same flags, `--baseline NAME` naming where the
+    /// thresholds go; 10 trials and the gate's isolation unless given.
+    pub fn into_calibrate_config(self) -> Result<CalibrateConfig, Error> {
+        let baseline = self.trials.baseline.clone().ok_or_else(|| {
+            usage("calibrate-noise needs --baseline NAME: the baseline its thresholds are stored with")
+        })?;
+        check(
+            self.trials.save_baseline.is_none(),
+            "calibrate-noise saves no baseline: run --save-baseline NAME for that",
+        )?;
+        let mut run = self.into_config_with(CALIBRATION_TRIALS, GATE_ISOLATION)?;
+        check(
+            run.trials >= 2,
+            "calibrate-noise needs --trials 2 or more (10 measure a spread to about a quarter of itself)",
+        )?;
+        run.baselines = BaselineOptions::default();
+        Ok(CalibrateConfig { run, baseline })
+    }
+
     pub fn into_config(self) -> Result<RunConfig, Error> {
+        let gating = self.trials.save_baseline.is_some() || self.trials.baseline.is_some();
+        match gating {
+            true => self.into_config_with(GATE_TRIALS, GATE_ISOLATION),
+            false => self.into_config_with(1, TrialIsolation::None),
+        }
+    }
+
+    /// The config, with `trials` and `isolation` where the flags give none.
+    fn into_config_with(
+        self,
+        trials: usize,
+        isolation: TrialIsolation,
+    ) -> Result<RunConfig, Error> {
         engine::check_name(&self.engine)?;
         check(self.tp >= 1, "--tp must be at least 1")?;
         check(self.num_prompts >= 1, "--num-prompts must be at least 1")?;
@@ -268,6 +331,7 @@ impl RunArgs {
                 python: self.python.clone(),
                 tokenizer: self.tokenizer_path(),
                 http: self.http.options()?,
+                first_trial: self.trials.trial_worker_ordinal,
             },
             rate: parse_rate(&self.request_rate)?,
             concurrency_levels: match &self.max_concurrency {
@@ -294,7 +358,10 @@ impl RunArgs {
                 top_k: self.top_k,
                 seed: Some(self.seed),
             },
-            trials: self.trials.trials,
+            trials: self.trials.trials.unwrap_or(trials),
+            trial_isolation: self.trials.isolation().unwrap_or(isolation),
+            relaunch: None,
+            trial_worker: self.trials.worker(),
             validity: self.trials.validity()?,
             baselines: self.trials.baselines()?,
             statistics: self.trials.statistics.options(self.seed)?,
@@ -446,8 +513,25 @@ fn model_vocab_size(model: &Path) -> Option<u32> {
 }
 
 impl TrialArgs {
+    fn isolation(&self) -> Option<TrialIsolation> {
+        self.trial_isolation.map(|i| match i {
+            IsolationArg::Process => TrialIsolation::Process,
+            IsolationArg::Engine => TrialIsolation::Engine,
+            IsolationArg::None => TrialIsolation::None,
+        })
+    }
+
+    fn worker(&self) -> Option<TrialWorker> {
+        Some(TrialWorker {
+            output: self.trial_worker.clone()?,
+            level: self.trial_worker_level,
+            index: self.trial_worker_index,
+            ordinal: self.trial_worker_ordinal,
+        })
+    }
+
     fn validity(&self) -> Result<ValidityRules, Error> {
-        check(self.trials >= 1, "--trials must be at least 1")?;
+        check(self.trials != Some(0), "--trials must be at least 1")?;
         check(
             self.min_duration.is_finite() && self.min_duration >= 0.0,
             "--min-duration must be a number of seconds >= 0",

@@ -16,16 +16,21 @@ use crate::stats::{BootstrapConfig, Thresholds};
 /// How intervals and changes are computed; shared by run, compare and check.
 #[derive(Args, Debug)]
 pub struct StatisticsArgs {
-    /// Relative changes smaller than this are noise (0.02 is 2%).
-    #[arg(long, default_value_t = 0.02)]
-    pub noise_threshold: f64,
-    /// A change counts only with a p-value below this.
+    /// Relative changes smaller than this are noise (0.02 is 2%), for every
+    /// metric. Default: the threshold calibrated for the benchmark
+    /// (calibrate-noise) where there is one, else 0.02.
+    #[arg(long, value_name = "FRACTION")]
+    pub noise_threshold: Option<f64>,
+    /// A change counts only with a p-value below this; the watched metrics
+    /// together, as one family (Holm).
     #[arg(long, default_value_t = 0.05)]
     pub significance_level: f64,
     /// Confidence level of every interval.
     #[arg(long, default_value_t = 0.95)]
     pub confidence_level: f64,
-    /// Bootstrap resamples per interval (large samples get fewer, never below 1000).
+    /// Bootstrap resamples of a single trial's intervals (large samples get
+    /// fewer, never below 1000), and Monte Carlo permutations of a comparison
+    /// of more than 11 trials a side.
     #[arg(long, default_value_t = 10_000)]
     pub bootstrap_resamples: usize,
 }
@@ -67,8 +72,9 @@ pub struct CheckArgs {
 impl StatisticsArgs {
     pub(super) fn options(&self, seed: u64) -> Result<StatisticsOptions, Error> {
         let fraction = |v: f64| v.is_finite() && v > 0.0 && v < 1.0;
+        let noise = self.noise_threshold.unwrap_or(Thresholds::default().noise);
         check(
-            self.noise_threshold.is_finite() && (0.0..1.0).contains(&self.noise_threshold),
+            noise.is_finite() && (0.0..1.0).contains(&noise),
             "--noise-threshold must be in [0, 1), e.g. 0.02 for 2%",
         )?;
         check(
@@ -90,9 +96,10 @@ impl StatisticsArgs {
                 seed,
             },
             thresholds: Thresholds {
-                noise: self.noise_threshold,
+                noise,
                 significance: self.significance_level,
             },
+            fixed_noise: self.noise_threshold.is_some(),
         })
     }
 }

@@ -1,7 +1,9 @@
 //! `enginebench check`: the regression gate. Compares runs with a saved
-//! baseline (or with base result files), prints a JSON summary on stdout and
-//! ends with exit code 0 (nothing regressed), 1 (a watched metric regressed)
-//! or 2 (missing or bad files, mismatched benchmarks).
+//! baseline (or with base result files), trial by trial, the watched metrics
+//! of each benchmark judged as one family; prints a JSON summary on stdout
+//! and ends with exit code 0 (every watched metric judged, none regressed),
+//! 1 (a watched metric regressed), 3 (none regressed, but a side had too few
+//! trials to judge one) or 2 (missing or bad files, mismatched benchmarks).
 
 use std::path::{Path, PathBuf};
 
@@ -15,13 +17,15 @@ use crate::error::{usage, Error};
 use crate::metrics::{LevelSamples, Metric};
 use crate::render::verdict_key;
 use crate::results::{ResultFile, SampleFile};
-use crate::stats::Verdict;
+use crate::stats::noise::NoiseThreshold;
 
-/// One benchmark's base and new samples.
+/// One benchmark's base and new samples, and the noise thresholds
+/// calibrated for it with the baseline (none for `--against` files).
 struct Pair {
     id: BenchmarkId,
     base: LevelSamples,
     new: LevelSamples,
+    calibrated: Vec<(Metric, NoiseThreshold)>,
 }
 
 pub fn run(config: &CheckConfig) -> Result<(), Error> {
@@ -29,7 +33,9 @@ pub fn run(config: &CheckConfig) -> Result<(), Error> {
     let checked: Vec<(BenchmarkId, Vec<MetricChange>)> = pairs
         .into_iter()
         .map(|p| {
-            let changes = change::between(&p.base, &p.new, &config.metrics, &config.statistics);
+            let statistics = &config.statistics;
+            let changes =
+                change::between(&p.base, &p.new, &config.metrics, statistics, &p.calibrated);
             (p.id, changes)
         })
         .collect();
@@ -38,17 +44,29 @@ pub fn run(config: &CheckConfig) -> Result<(), Error> {
         .and_then(|v| serde_json::to_string_pretty(&v))
         .expect("the summary serializes");
     super::print(&(summary + "\n"))?;
-    let regressed: Vec<String> = checked
-        .iter()
-        .flat_map(|(id, changes)| changes.iter().filter_map(move |c| regression(id, c)))
-        .collect();
-    match regressed.len() {
-        0 => Ok(()),
-        n => Err(Error::Regressed(format!(
-            "{n} watched metric(s) regressed: {}",
+    let each = |line: fn(&BenchmarkId, &MetricChange) -> Option<String>| -> Vec<String> {
+        checked
+            .iter()
+            .flat_map(|(id, changes)| changes.iter().filter_map(move |c| line(id, c)))
+            .collect()
+    };
+    let (regressed, unjudged) = (each(regression), each(insufficient));
+    if !regressed.is_empty() {
+        return Err(Error::Regressed(format!(
+            "{} watched metric(s) regressed: {}",
+            regressed.len(),
             regressed.join("; ")
-        ))),
+        )));
     }
+    if !unjudged.is_empty() {
+        return Err(Error::InsufficientTrials(format!(
+            "insufficient trials to judge {} watched metric(s), none regressed: {} \
+             (run both sides with --trials N or more)",
+            unjudged.len(),
+            unjudged.join("; ")
+        )));
+    }
+    Ok(())
 }
 
 fn pairs(config: &CheckConfig) -> Result<Vec<Pair>, Error> {
@@ -63,6 +81,7 @@ fn pairs(config: &CheckConfig) -> Result<Vec<Pair>, Error> {
                 let new = ResultFile::read(path)?;
                 let base = store::load_baseline(result_dir, new.benchmark(), name)?;
                 Ok(Pair {
+                    calibrated: calibrated(result_dir, new.benchmark(), name)?,
                     id: new.doc.benchmark_id,
                     base: base.samples,
                     new: new.samples,
@@ -92,6 +111,7 @@ fn latest_runs(result_dir: &Path, name: &str) -> Result<Vec<Pair>, Error> {
         }
         let new = store::load_baseline(result_dir, &base.benchmark, LATEST)?;
         pairs.push(Pair {
+            calibrated: calibrated(result_dir, &base.benchmark, name)?,
             id: base.benchmark,
             base: base.samples,
             new: new.samples,
@@ -104,6 +124,16 @@ fn latest_runs(result_dir: &Path, name: &str) -> Result<Vec<Pair>, Error> {
         )));
     }
     Ok(pairs)
+}
+
+/// The thresholds `calibrate-noise` stored with baseline `name` for `id`.
+fn calibrated(
+    result_dir: &Path,
+    id: &BenchmarkId,
+    name: &str,
+) -> Result<Vec<(Metric, NoiseThreshold)>, Error> {
+    let noise = store::load_noise(result_dir, id, name)?;
+    Ok(noise.map(|n| n.by_metric()).unwrap_or_default())
 }
 
 fn benchmark_folders(root: &Path) -> Vec<PathBuf> {
@@ -135,34 +165,52 @@ fn against_files(bases: &[PathBuf], news: &[PathBuf]) -> Result<Vec<Pair>, Error
                 id: new.doc.benchmark_id,
                 base: base.samples.clone(),
                 new: new.samples,
+                calibrated: Vec::new(),
             })
         })
         .collect()
 }
 
-/// "sim/.../c4 tpot +9.3% [+9.0%, +9.6%] (p = 0.0001)" for a regression.
+/// "sim/.../c4 tpot +9.3% [+9.0%, +9.6%] (p = 0.0022, 6 and 6 trials)" for a regression.
 fn regression(id: &BenchmarkId, change: &MetricChange) -> Option<String> {
+    if !change.regressed() {
+        return None;
+    }
     let c = change.comparison.as_ref()?;
-    (c.verdict == Verdict::Regressed).then(|| {
-        let [lo, hi] = c.change.mean.interval();
-        format!(
-            "{id} {} {:+.1}% [{:+.1}%, {:+.1}%] (p = {:.4})",
-            change.metric.key(),
-            c.change.mean.point_estimate * 100.0,
-            lo * 100.0,
-            hi * 100.0,
-            c.p_value
-        )
-    })
+    let mean = c.mean_change()?;
+    let [lo, hi] = mean.interval();
+    let [base, new] = c.trials().unwrap_or_default();
+    Some(format!(
+        "{id} {} {:+.1}% [{:+.1}%, {:+.1}%] (p = {:.4}, {base} and {new} trials)",
+        change.metric.key(),
+        mean.point_estimate * 100.0,
+        lo * 100.0,
+        hi * 100.0,
+        c.p_value()
+    ))
+}
+
+/// "sim/.../c4 tpot: 1 and 6 trials, need 5 a side" when too few to judge.
+fn insufficient(id: &BenchmarkId, change: &MetricChange) -> Option<String> {
+    let need = change.trials_needed()?;
+    let [base, new] = change.comparison.as_ref()?.trials().unwrap_or_default();
+    Some(format!(
+        "{id} {}: {base} and {new} trials, need {need} a side",
+        change.metric.key()
+    ))
 }
 
 /// What `check` prints on stdout.
 #[derive(Serialize)]
 struct Summary<'a> {
-    /// `pass` or `regressed`.
+    /// `pass`, `regressed` or `insufficient_trials`.
     status: &'static str,
     regressions: usize,
+    /// Watched metrics that could not be judged for want of trials.
+    insufficient_trials: usize,
     against: AgainstDoc<'a>,
+    /// The threshold of metrics with no calibrated one; each check says
+    /// which it used and why.
     noise_threshold: f64,
     significance_level: f64,
     confidence_level: f64,
@@ -190,12 +238,25 @@ struct CheckEntry {
 #[serde(untagged)]
 enum Outcome {
     Judged {
-        /// `improved`, `regressed` or `no_change`.
-        verdict: String,
-        /// Relative change of the mean, with its interval.
-        change: f64,
-        ci: [f64; 2],
+        /// `improved`, `regressed`, `no_change` or `insufficient_trials`.
+        verdict: &'static str,
+        /// Trials a side a verdict needs, when there were too few.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        need: Option<usize>,
+        /// `[base, new]`.
+        trials: [usize; 2],
+        /// Relative change of the mean of the trials' means, with its
+        /// interval; `null` with fewer than two trials on a side.
+        change: Option<f64>,
+        ci: Option<[f64; 2]>,
+        /// Holm-adjusted over the family of watched metrics: what the
+        /// verdict read.
         p_value: f64,
+        unadjusted_p_value: f64,
+        family_size: usize,
+        noise_threshold: f64,
+        /// Which threshold, and why.
+        noise_threshold_source: String,
     },
     Skipped {
         verdict: &'static str,
@@ -205,14 +266,24 @@ enum Outcome {
 
 impl CheckEntry {
     fn of(id: &BenchmarkId, change: &MetricChange) -> Self {
-        let outcome = match &change.comparison {
-            Some(c) => Outcome::Judged {
+        let trial = match &change.comparison {
+            Some(change::Judged::Trials(c)) => Some(c),
+            _ => None,
+        };
+        let outcome = match (trial, &change.noise_threshold) {
+            (Some(c), Some(noise)) => Outcome::Judged {
                 verdict: verdict_key(c.verdict),
-                change: c.change.mean.point_estimate,
-                ci: c.change.mean.interval(),
-                p_value: c.p_value,
+                need: change.trials_needed(),
+                trials: c.trials,
+                change: c.change.map(|e| e.mean.point_estimate),
+                ci: c.change.map(|e| e.mean.interval()),
+                p_value: c.family_p_value,
+                unadjusted_p_value: c.p_value,
+                family_size: c.family_size,
+                noise_threshold: noise.threshold.value,
+                noise_threshold_source: noise.describe(),
             },
-            None => Outcome::Skipped {
+            _ => Outcome::Skipped {
                 verdict: "skipped",
                 reason: change.skipped.clone(),
             },
@@ -234,20 +305,19 @@ fn summary<'a>(
             .iter()
             .flat_map(|(id, changes)| changes.iter().map(move |c| (id, c)))
     };
-    let regressions = changes()
-        .filter(|(_, c)| {
-            c.comparison
-                .is_some_and(|c| c.verdict == Verdict::Regressed)
-        })
+    let regressions = changes().filter(|(_, c)| c.regressed()).count();
+    let insufficient_trials = changes()
+        .filter(|(_, c)| c.trials_needed().is_some())
         .count();
     let t = &config.statistics.thresholds;
     Summary {
-        status: if regressions == 0 {
-            "pass"
-        } else {
-            "regressed"
+        status: match (regressions, insufficient_trials) {
+            (0, 0) => "pass",
+            (0, _) => "insufficient_trials",
+            _ => "regressed",
         },
         regressions,
+        insufficient_trials,
         against: match &config.against {
             Against::Baseline { name, .. } => AgainstDoc::Baseline(name),
             Against::Files(files) => AgainstDoc::Files(files),

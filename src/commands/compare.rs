@@ -15,6 +15,7 @@ use crate::render::table::Table;
 use crate::render::{estimate_text, p_text, skip_notes};
 use crate::results::{result_files, ResultFile};
 use crate::schedule::concurrency_label;
+use crate::stats::trial_test::TrialVerdict;
 use crate::stats::{Estimate, Estimates};
 
 /// One input: its results by concurrency level (`None`: unbounded).
@@ -129,6 +130,7 @@ fn level_report(sides: &[Side], level: Option<usize>, config: &CompareConfig) ->
                     &result.samples,
                     &Metric::ALL,
                     &config.statistics,
+                    &[],
                 )
             });
             Some(Column {
@@ -153,11 +155,14 @@ fn level_report(sides: &[Side], level: Option<usize>, config: &CompareConfig) ->
     );
     let t = &config.statistics.thresholds;
     let note = format!(
-        "Speedup > 1: faster (latency) or more throughput than A. Verdict on the mean: \
-         regressed/improved when its {}% interval lies beyond ±{}% and p < {}.",
+        "Speedup > 1: faster (latency) or more throughput than A. Intervals over trials \
+         (within run for a single trial). Verdict on the mean of the trials' means: \
+         regressed/improved when its {}% interval lies beyond ±{}% and p < {}, the {} \
+         metrics judged together (Holm); too few trials a side: insufficient trials.",
         config.statistics.bootstrap.confidence_level * 100.0,
         t.noise * 100.0,
-        t.significance
+        t.significance,
+        Metric::ALL.len()
     );
     let changes = columns
         .iter()
@@ -258,13 +263,13 @@ fn speedup_cell(
         Metric::Latency(_) => 1.0 / (1.0 + x),
         _ => 1.0 + x,
     };
-    let Some(c) = change.and_then(|c| c.comparison.as_ref()) else {
+    let judged = change.and_then(|c| c.comparison.as_ref());
+    let Some(e) = judged.and_then(|c| c.change()).map(|c| c.get(stat)) else {
         return match points {
             Some((a, b)) if a > 0.0 => format!("{:.3}x", speedup(b / a - 1.0)),
             _ => "—".into(),
         };
     };
-    let e = c.change.get(stat);
     let [lo, hi] = e.interval().map(speedup);
     format!(
         "{:.3}x [{:.3}, {:.3}]",
@@ -276,7 +281,10 @@ fn speedup_cell(
 
 fn verdict_cell(change: Option<&MetricChange>, stat: usize) -> String {
     match (change.map(|c| &c.comparison), stat) {
-        (Some(Some(c)), 0) => format!("{} ({})", c.verdict.label(), p_text(c.p_value)),
+        (Some(Some(c)), 0) => match c.verdict() {
+            TrialVerdict::InsufficientTrials { need } => format!("need {need} trials a side"),
+            verdict => format!("{} ({})", verdict.label(), p_text(c.p_value())),
+        },
         (Some(None), 0) => "n/a".into(),
         _ => String::new(),
     }

@@ -3,6 +3,7 @@
 //! `Ok` or an [`Error`](crate::Error), and `Error::exit_code` is the one map
 //! from failures to exit codes.
 
+pub mod calibrate_noise;
 pub mod check;
 pub mod compare;
 pub mod env;

@@ -8,11 +8,10 @@ use std::sync::Arc;
 
 use crate::analysis::speed_of_light::level::Setup;
 use crate::baseline::store;
-use crate::config::RunConfig;
+use crate::config::{OutputOptions, RunConfig};
 use crate::engine::{self, EngineInfo};
 use crate::env::Environment;
 use crate::error::{usage, Error};
-use crate::metrics::LevelSamples;
 use crate::reporter::baselines::Baselines;
 use crate::reporter::detailed::DetailedRecords;
 use crate::reporter::export::Exports;
@@ -22,22 +21,36 @@ use crate::reporter::result_files::{ResultFiles, RunFacts};
 use crate::reporter::terminal::{BlockOptions, Terminal};
 use crate::reporter::{Reporter, Reporters};
 use crate::results::names::FileNames;
-use crate::sweep::{Stop, Sweep};
-use crate::workload;
+use crate::sweep::isolation::{TrialFile, TrialWorker};
+use crate::sweep::{Baseline, LevelStart, Stop, Sweep, TrialStart};
+use crate::workload::{self, WorkItem};
 
 /// Warm-up prompts come from another seed so they cannot prime a prefix cache.
 const WARMUP_SEED_SALT: u64 = 0x5741_524d_5550;
 
 pub fn run(config: &RunConfig) -> Result<(), Error> {
-    let stop = stop_on_ctrl_c();
+    if let Some(worker) = &config.trial_worker {
+        return trial_worker(config, worker);
+    }
     check_result_dir(config)?;
-    let items = workload::build(&config.workload, config.num_prompts, config.seed)?;
-    let warm_up = match config.num_warmups {
-        0 => Vec::new(),
-        n => workload::build(&config.workload, n, config.seed ^ WARMUP_SEED_SALT)?,
-    };
     let baselines = load_baselines(config)?;
-    let mut engine = engine::open(&config.engine, &config.engine_options)?;
+    measure(config, &baselines, |info, environment, date| {
+        reporters(config, info, environment, date)
+    })
+}
+
+/// What every measuring command shares: builds the requests, opens the
+/// engine, runs the sweep with the outputs `outputs` sets up (given the
+/// engine, the machine and the date), and ends with the error that matters
+/// most.
+pub(super) fn measure(
+    config: &RunConfig,
+    baselines: &[Baseline],
+    outputs: impl FnOnce(&EngineInfo, Environment, &str) -> Reporters,
+) -> Result<(), Error> {
+    let stop = stop_on_ctrl_c();
+    let (items, warm_up) = requests(config)?;
+    let engine = engine::open(&config.engine, &config.engine_options)?;
     let info = engine.describe();
     for requests in [&items, &warm_up] {
         workload::check_limits(requests, info.max_model_len, info.vocab_size)?;
@@ -45,10 +58,9 @@ pub fn run(config: &RunConfig) -> Result<(), Error> {
     let environment = Environment::detect(config.engine_options.python.as_deref());
     let light = speed_of_light(config, &environment, &info);
     let date = chrono::Local::now().format("%Y%m%d-%H%M%S").to_string();
-    let mut reporters = reporters(config, &info, environment, &date);
-    let mut sweep = Sweep::new(config, &items, &warm_up, &baselines, &light);
-    let swept = sweep.run(engine.as_mut(), &mut reporters, &stop);
-    let shutdown = engine.shutdown();
+    let mut reporters = outputs(&info, environment, &date);
+    let mut sweep = Sweep::new(config, &items, &warm_up, baselines, &light);
+    let (swept, shutdown) = sweep.run(engine, &mut reporters, &stop);
     let sweep = swept?;
     let mut failures: Vec<Error> = reporters.into_errors();
     match sweep.stop() {
@@ -61,12 +73,56 @@ pub fn run(config: &RunConfig) -> Result<(), Error> {
     }
     let mut failures = failures.into_iter();
     let Some(first) = failures.next() else {
-        return shutdown.map_err(|e| Error::Engine(e.to_string()));
+        return shutdown;
     };
     for other in failures {
         eprintln!("warning: {other}");
     }
     Err(first)
+}
+
+/// The measured requests and the warm-up's.
+fn requests(config: &RunConfig) -> Result<(Vec<WorkItem>, Vec<WorkItem>), Error> {
+    let items = workload::build(&config.workload, config.num_prompts, config.seed)?;
+    let warm_up = match config.num_warmups {
+        0 => Vec::new(),
+        n => workload::build(&config.workload, n, config.seed ^ WARMUP_SEED_SALT)?,
+    };
+    Ok((items, warm_up))
+}
+
+/// A process started for one trial (`--trial-isolation process`): opens the
+/// engine as the trial's ordinal says, warms it up, runs the trial with its
+/// progress on stderr, and writes the records where the parent reads them.
+/// An engine failure is in the file, not the exit code, so the parent
+/// keeps what was measured.
+fn trial_worker(config: &RunConfig, worker: &TrialWorker) -> Result<(), Error> {
+    let stop = stop_on_ctrl_c();
+    let (items, warm_up) = requests(config)?;
+    let mut engine = engine::open(&config.engine, &config.engine_options)?;
+    let info = engine.describe();
+    let light = Setup::Skipped("a trial worker".into());
+    let mut sweep = Sweep::new(config, &items, &warm_up, &[], &light);
+    let mut progress = ProgressDisplay::new(config.output.quiet);
+    progress.start(&TrialStart {
+        level: LevelStart {
+            index: worker.level,
+            levels: config.concurrency_levels.len(),
+            concurrency: config
+                .concurrency_levels
+                .get(worker.level)
+                .copied()
+                .flatten(),
+            requests: items.len(),
+        },
+        index: worker.index,
+        trials: config.trials,
+    });
+    let outcome = sweep.worker_trial(engine.as_mut(), worker, &mut progress, &stop);
+    progress.finish();
+    let shutdown = engine.shutdown().map_err(|e| Error::Engine(e.to_string()));
+    TrialFile::of(info, outcome?).write(&worker.output)?;
+    shutdown
 }
 
 /// The outputs `config` asks for, in the order they are told of each level.
@@ -91,6 +147,7 @@ fn reporters(
             engine: info.clone(),
             date: date.to_string(),
             bootstrap: config.statistics.bootstrap,
+            isolation: config.trial_isolation,
         }));
     }
     if output.save_result {
@@ -143,8 +200,9 @@ fn speed_of_light(config: &RunConfig, environment: &Environment, info: &EngineIn
     setup
 }
 
-/// `--baseline NAME` for every level, read before anything runs.
-fn load_baselines(config: &RunConfig) -> Result<Vec<LevelSamples>, Error> {
+/// `--baseline NAME` for every level, with the noise thresholds calibrated
+/// with it, read before anything runs.
+fn load_baselines(config: &RunConfig) -> Result<Vec<Baseline>, Error> {
     let Some(name) = &config.baselines.against else {
         return Ok(Vec::new());
     };
@@ -152,7 +210,15 @@ fn load_baselines(config: &RunConfig) -> Result<Vec<LevelSamples>, Error> {
     config
         .concurrency_levels
         .iter()
-        .map(|&c| store::load_baseline(dir, &config.benchmark_id(c), name).map(|f| f.samples))
+        .map(|&c| {
+            let id = config.benchmark_id(c);
+            let samples = store::load_baseline(dir, &id, name)?.samples;
+            let noise = store::load_noise(dir, &id, name)?;
+            Ok(Baseline {
+                samples,
+                calibrated: noise.map(|n| n.by_metric()).unwrap_or_default(),
+            })
+        })
         .collect()
 }
 
@@ -162,6 +228,11 @@ fn check_result_dir(config: &RunConfig) -> Result<(), Error> {
     if !(output.save_result || output.save_detailed || config.baselines.any()) {
         return Ok(());
     }
+    check_writable(output)
+}
+
+/// Fails when `output`'s file name is a path or its folder cannot be written.
+pub(super) fn check_writable(output: &OutputOptions) -> Result<(), Error> {
     if let Some(name) = &output.result_filename {
         if name.is_empty() || Path::new(name).file_name() != Some(name.as_ref()) {
             return Err(usage(format!(

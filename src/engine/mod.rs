@@ -146,6 +146,11 @@ pub struct EngineOptions {
     pub tokenizer: Option<PathBuf>,
     /// Where an HTTP engine's server is and how long to wait for it.
     pub http: HttpOptions,
+    /// Trials begun before this engine was opened. With `--trial-isolation`
+    /// engine or process each trial opens an engine of its own; an engine
+    /// that simulates run-to-run variation (the sim) then draws trial
+    /// `first_trial`'s variation, not the first trial's every time.
+    pub first_trial: u64,
 }
 
 /// The command line's settings for engines behind an HTTP server

@@ -31,9 +31,10 @@
 //! iteration's cost for the whole trial; with `iteration_jitter_pct` every
 //! iteration also draws its own factor the same way. The draws are seeded:
 //! trial `k` of an engine draws from `(seed, k)`, and `k` counts the calls to
-//! `reset_prefix_cache`, which the sweep makes before every trial (a fresh
-//! engine starts again at 0, so engines opened one per trial need a `seed`
-//! each to differ).
+//! `reset_prefix_cache`, which the sweep makes before every trial. An engine
+//! opened for one trial (`--trial-isolation engine` or `process`) starts
+//! counting at the trials begun before it (`EngineOptions::first_trial`), so
+//! trial `k` draws the same factor whichever way trials are isolated.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -252,6 +253,7 @@ impl SimEngine {
         }
         let config = SimConfig::default().with_args(&options.args)?;
         let mut engine = Self::new(config);
+        engine.jitter = Jitter::draw(&engine.config, options.first_trial);
         engine.model = options.model.as_ref().map(|m| m.display().to_string());
         Ok(engine)
     }
@@ -611,6 +613,27 @@ mod tests {
         let settings = engine.describe().settings;
         assert_eq!(settings["run_jitter_pct"], "3");
         assert_eq!(settings["seed"], "11");
+    }
+
+    /// An engine opened for trial `k` alone (trial isolation) draws what the
+    /// one engine of every trial draws for trial `k`.
+    #[test]
+    fn an_engine_opened_for_one_trial_draws_that_trials_factor() {
+        let args = [("run_jitter_pct", "3"), ("seed", "5")];
+        let shared = factors(&mut jittery(&args), 6);
+        let options = |first_trial| EngineOptions {
+            args: args
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            first_trial,
+            ..EngineOptions::default()
+        };
+        for (k, want) in shared.iter().enumerate() {
+            let mut fresh = SimEngine::from_options(&options(k as u64)).unwrap();
+            fresh.reset_prefix_cache().unwrap();
+            assert_eq!(fresh.speed_factor(), *want, "trial {k}");
+        }
     }
 
     #[test]

@@ -110,7 +110,7 @@ impl Metric {
         let per_trial =
             |f: fn(&TrialThroughput) -> f64| Sample::new(level.trials.iter().map(f).collect());
         match self {
-            Metric::Latency(m) => level.latencies.sample(m),
+            Metric::Latency(m) => level.pooled().sample(m),
             Metric::OutputThroughput => per_trial(|t| t.output_throughput),
             Metric::RequestThroughput => per_trial(|t| t.request_throughput),
             Metric::TotalTokenThroughput => per_trial(|t| t.total_token_throughput),

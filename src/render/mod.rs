@@ -8,7 +8,8 @@ pub mod table;
 
 use crate::analysis::change::MetricChange;
 use crate::engine::EngineInfo;
-use crate::stats::{Estimate, Outliers, Verdict};
+use crate::stats::trial_test::TrialVerdict;
+use crate::stats::{Estimate, Outliers};
 
 /// `99` -> "99", `99.9` -> "99.9", as vLLM names its `pNN_` keys.
 pub fn percentile_label(p: f64) -> String {
@@ -52,10 +53,15 @@ pub fn outliers_text(o: &Outliers) -> String {
     )
 }
 
-/// `improved`, `regressed`, `no_change`: a verdict as result files and
-/// `check`'s summary write it.
-pub fn verdict_key(verdict: Verdict) -> String {
-    verdict.label().replace(' ', "_")
+/// `improved`, `regressed`, `no_change`, `insufficient_trials`: a verdict
+/// as result files and `check`'s summary write it.
+pub fn verdict_key(verdict: TrialVerdict) -> &'static str {
+    match verdict {
+        TrialVerdict::Improved => "improved",
+        TrialVerdict::Regressed => "regressed",
+        TrialVerdict::NoChange => "no_change",
+        TrialVerdict::InsufficientTrials { .. } => "insufficient_trials",
+    }
 }
 
 /// `p<0.001` or `p=0.034`.

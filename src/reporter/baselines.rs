@@ -10,6 +10,7 @@ use crate::engine::EngineInfo;
 use crate::error::Error;
 use crate::results::{SampleFile, StatisticsDoc};
 use crate::stats::BootstrapConfig;
+use crate::sweep::isolation::TrialIsolation;
 use crate::sweep::LevelResult;
 
 pub struct Baselines {
@@ -19,11 +20,13 @@ pub struct Baselines {
     pub engine: EngineInfo,
     pub date: String,
     pub bootstrap: BootstrapConfig,
+    pub isolation: TrialIsolation,
 }
 
 impl Reporter for Baselines {
     fn level_done(&mut self, level: &LevelResult) -> Result<(), Error> {
-        let file = SampleFile::new(&level.benchmark, &self.date, &self.engine, &level.samples);
+        let file = SampleFile::new(&level.benchmark, &self.date, &self.engine, &level.samples)
+            .isolated(self.isolation);
         let estimates = StatisticsDoc::of(&level.analysis, &self.bootstrap);
         let dir = &self.result_dir;
         store::save_baseline(dir, LATEST, &file, &estimates)?;
@@ -52,12 +55,14 @@ mod tests {
             engine: engine(),
             date: "20260101-120000".into(),
             bootstrap,
+            isolation: TrialIsolation::Engine,
         };
         let level = level_result();
         baselines.level_done(&level).unwrap();
         for name in [LATEST, "main"] {
             let saved = store::load_baseline(dir.path(), &level.benchmark, name).unwrap();
             assert_eq!(saved.samples, level.samples);
+            assert_eq!(saved.trial_isolation.as_deref(), Some("engine"));
             assert_eq!(saved.engine, engine());
             let path = store::baseline_path(dir.path(), &level.benchmark, name);
             let estimates: StatisticsDoc =

@@ -4,10 +4,12 @@
 
 use std::collections::BTreeMap;
 
-use crate::analysis::change::MetricChange;
+use crate::analysis::change::{Judged, MetricChange};
 use crate::analysis::speed_of_light::level::LevelSpeedOfLight;
 use crate::analysis::speed_of_light::GpuSpec;
-use crate::analysis::{LevelAnalysis, MetricStats, Spread};
+use crate::analysis::{
+    IntervalBasis, LevelAnalysis, MetricStats, NoiseChoice, Spread, TrialSpread, TrialSpreads,
+};
 use crate::baseline::BenchmarkId;
 use crate::config::{Config, RunConfig};
 use crate::engine::EngineInfo;
@@ -15,9 +17,9 @@ use crate::env::Environment;
 use crate::metrics::{
     LatencyMetric, LatencySamples, LevelSamples, LevelSummary, Metric, TrialThroughput,
 };
-use crate::stats::{
-    Comparison, ConfidenceInterval, Estimate, Estimates, Outliers, Summary, Verdict,
-};
+use crate::stats::noise::NoiseThreshold;
+use crate::stats::trial_test::{TrialComparison, TrialVerdict};
+use crate::stats::{ConfidenceInterval, Estimate, Estimates, Outliers, Summary};
 use crate::sweep::{BaselineChanges, LevelResult, LevelStart, SpeedOfLight};
 
 pub fn engine() -> EngineInfo {
@@ -84,12 +86,31 @@ fn estimates(x: f64, w: f64) -> Estimates {
     }
 }
 
+/// Two trials whose statistics lie 1% either side of `x`'s.
+fn trial_spreads(x: f64) -> TrialSpreads {
+    let spread = |v: f64| TrialSpread {
+        between_trial_sd: v * 0.02_f64.sqrt() / 10.0,
+        relative_spread: 0.02_f64.sqrt() / 10.0,
+        per_trial: vec![v * 0.99, v * 1.01],
+    };
+    TrialSpreads {
+        mean: spread(x),
+        median: spread(x * 0.98),
+        p90: spread(x * 1.1),
+        p99: spread(x * 1.25),
+    }
+}
+
 fn metric_stats(x: f64, values: usize) -> MetricStats {
     MetricStats {
         values,
         units: 8,
-        resamples: 1000,
+        trials: Some(2),
+        interval: Some(IntervalBasis::BetweenTrials),
+        resamples: 0,
         estimates: Some(estimates(x, x / 50.0)),
+        between_trials: Some(trial_spreads(x)),
+        variance_components: None,
         outliers: Outliers {
             low_severe: 0,
             low_mild: 1,
@@ -128,12 +149,17 @@ pub fn level(index: usize, concurrency: Option<usize>, scale: f64) -> LevelResul
         output_throughput,
         total_token_throughput: output_throughput * 5.0,
     };
-    let latencies = LatencySamples {
-        ttft_ms: (0..8).map(|i| (1.0 + i as f64 * 0.1) * scale).collect(),
-        tpot_ms: vec![0.5 * scale; 8],
-        e2el_ms: (0..8).map(|i| (4.5 + i as f64 * 0.1) * scale).collect(),
-        itl_ms: vec![vec![0.5 * scale; 7]; 8],
+    let trial_latencies = |first: usize| LatencySamples {
+        ttft_ms: (first..first + 4)
+            .map(|i| (1.0 + i as f64 * 0.1) * scale)
+            .collect(),
+        tpot_ms: vec![0.5 * scale; 4],
+        e2el_ms: (first..first + 4)
+            .map(|i| (4.5 + i as f64 * 0.1) * scale)
+            .collect(),
+        itl_ms: vec![vec![0.5 * scale; 7]; 4],
     };
+    let latencies = vec![trial_latencies(0), trial_latencies(4)];
     let level = LevelStart {
         index,
         levels: 2,
@@ -200,31 +226,49 @@ pub fn level(index: usize, concurrency: Option<usize>, scale: f64) -> LevelResul
 /// speed of light.
 pub fn level_result() -> LevelResult {
     let mut level = level(0, Some(4), 1.0);
+    let judged = |change: Option<Estimates>, p: f64, verdict: TrialVerdict| {
+        Some(Judged::Trials(TrialComparison {
+            trials: [2, 2],
+            change,
+            p_value: p / 3.0,
+            family_p_value: p,
+            family_size: 3,
+            permutations: 6,
+            exact: true,
+            p_value_floor: 1.0 / 3.0,
+            verdict,
+        }))
+    };
+    let fixed = || {
+        Some(NoiseChoice {
+            threshold: NoiseThreshold::fixed(0.02),
+            why: "the default; no calibration stored for this benchmark (enginebench calibrate-noise)"
+                .into(),
+        })
+    };
     level.baseline = Some(BaselineChanges {
         name: "main".into(),
         changes: vec![
             MetricChange {
                 metric: Metric::Latency(LatencyMetric::Ttft),
-                comparison: Some(Comparison {
-                    change: estimates(0.1, 0.02),
-                    p_value: 0.0004,
-                    verdict: Verdict::Regressed,
-                }),
+                comparison: judged(Some(estimates(0.1, 0.02)), 0.0004, TrialVerdict::Regressed),
+                noise_threshold: fixed(),
                 skipped: None,
             },
             MetricChange {
                 metric: Metric::Latency(LatencyMetric::Tpot),
-                comparison: Some(Comparison {
-                    change: estimates(-0.004, 0.01),
-                    p_value: 0.41,
-                    verdict: Verdict::NoChange,
+                comparison: judged(Some(estimates(-0.004, 0.01)), 0.41, TrialVerdict::NoChange),
+                noise_threshold: Some(NoiseChoice {
+                    threshold: NoiseThreshold::calibrated(0.03, 10, 0.5, 0.01),
+                    why: "calibrated for this benchmark".into(),
                 }),
                 skipped: None,
             },
             MetricChange {
                 metric: Metric::OutputThroughput,
-                comparison: None,
-                skipped: Some("needs --trials 2 or more on both sides".into()),
+                comparison: judged(None, 1.0, TrialVerdict::InsufficientTrials { need: 5 }),
+                noise_threshold: fixed(),
+                skipped: None,
             },
         ],
     });

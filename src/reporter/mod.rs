@@ -13,6 +13,7 @@ pub mod baselines;
 pub mod detailed;
 pub mod export;
 pub mod html;
+pub mod noise;
 pub mod progress;
 pub mod result_files;
 pub mod terminal;

@@ -86,6 +86,7 @@ impl ResultFiles {
             warnings: level.warnings.clone(),
             benchmark_id: level.benchmark.clone(),
             trials: level.samples.trials.len(),
+            trial_isolation: Some(config.trial_isolation.name().into()),
             num_prompts_per_trial: level.start.requests,
             trial_results: level.samples.trials.clone(),
             statistics: StatisticsDoc::of(&level.analysis, &config.statistics.bootstrap),
@@ -132,7 +133,8 @@ impl Reporter for ResultFiles {
     fn level_done(&mut self, level: &LevelResult) -> Result<(), Error> {
         let facts = &self.facts;
         let samples = self.names.samples(level.concurrency());
-        let file = SampleFile::new(&level.benchmark, &facts.date, &facts.engine, &level.samples);
+        let file = SampleFile::new(&level.benchmark, &facts.date, &facts.engine, &level.samples)
+            .isolated(facts.config.trial_isolation);
         file.write(&self.names.dir().join(samples))?;
         let path = self.names.result(level.concurrency());
         fs::save_atomically(&path, &self.doc(level), Layout::Pretty)?;

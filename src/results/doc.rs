@@ -73,6 +73,10 @@ pub struct ResultDoc {
     pub warnings: Vec<String>,
     pub benchmark_id: BenchmarkId,
     pub trials: usize,
+    /// How the trials were kept apart (`none`, `engine`, `process`); absent
+    /// in files of 0.1.0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trial_isolation: Option<String>,
     pub num_prompts_per_trial: usize,
     pub trial_results: Vec<TrialThroughput>,
     pub statistics: StatisticsDoc,
@@ -164,8 +168,8 @@ impl LatencyFigures {
     }
 }
 
-/// Bootstrap intervals and outliers per latency (also a baseline folder's
-/// `estimates.json`).
+/// Intervals (between trials, or within one run) and outliers per latency
+/// (also a baseline folder's `estimates.json`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StatisticsDoc {
     pub confidence_level: f64,
@@ -252,6 +256,8 @@ pub struct BaselineDoc {
     pub name: String,
     /// Its samples file.
     pub file: String,
+    /// The threshold of metrics with no calibrated one; each change says
+    /// which it was judged with.
     pub noise_threshold: f64,
     pub significance_level: f64,
     pub changes: Vec<MetricChange>,

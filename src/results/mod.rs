@@ -1,11 +1,13 @@
 //! Saved results: the result file as a type ([`ResultDoc`]), its samples
-//! file, the one reader of both ([`ResultFile`]), and typed, atomic JSON
-//! reads and writes whose errors name the file (`fs`).
+//! file, the one reader of both ([`ResultFile`]), a baseline's calibrated
+//! noise thresholds ([`NoiseFile`]), and typed, atomic JSON reads and
+//! writes whose errors name the file (`fs`).
 
 pub mod doc;
 pub mod file;
 pub mod fs;
 pub mod names;
+pub mod noise;
 pub mod samples;
 
 pub use doc::{
@@ -13,4 +15,5 @@ pub use doc::{
     ThroughputSpread,
 };
 pub use file::{read_all, result_files, ResultFile};
+pub use noise::NoiseFile;
 pub use samples::SampleFile;

@@ -60,7 +60,7 @@ impl TrialVerdict {
 }
 
 /// New against base, trial by trial.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrialComparison {
     /// Trials on each side that had values: `[base, new]`.
     pub trials: [usize; 2],
@@ -491,7 +491,7 @@ mod tests {
         let one = judge(&base[..1], &new, 0);
         assert!(one.change.is_none());
         assert_eq!(one.verdict, TrialVerdict::InsufficientTrials { need: 4 });
-        let json = serde_json::to_value(&c).unwrap();
+        let json = serde_json::to_value(c).unwrap();
         assert_eq!(json["verdict"], "insufficient_trials");
         assert_eq!(json["need"], 4);
     }

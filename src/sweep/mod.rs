@@ -2,10 +2,13 @@
 //! driven once and the level summarized, analysed and judged into a typed
 //! [`LevelResult`]. No I/O: the sweep tells the outputs what happened through
 //! [`Reporters`], and is handed everything else (engine, requests, baselines).
+//! How trials are kept apart (one engine, a fresh one each, a fresh process
+//! each) is [`isolation`]'s.
 //!
 //! `workload -> schedule -> driver <-> engine -> records -> metrics -> stats`
 //! all meet here, once per trial.
 
+pub mod isolation;
 pub mod level;
 
 use std::sync::atomic::AtomicBool;
@@ -18,28 +21,44 @@ use crate::analysis::speed_of_light::level::{self as light, Setup};
 use crate::analysis::{self, change, validity};
 use crate::config::RunConfig;
 use crate::driver::{self, DriveOptions, NoProgress, Progress, TrialOutcome};
-use crate::engine::{Engine, RequestId};
+use crate::engine::{self, Engine, EngineOptions, RequestId};
 use crate::error::Error;
 use crate::metrics::{LevelSamples, LevelSummary, Metric};
 use crate::records::{Discard, RecordSink, RequestRecord};
 use crate::reporter::Reporters;
 use crate::schedule::{Schedule, ScheduleSpec};
+use crate::stats::noise::NoiseThreshold;
 use crate::workload::WorkItem;
+use isolation::{TrialIsolation, TrialWorker};
+
+/// One level's baseline (`--baseline`): its samples, and the noise
+/// thresholds calibrated with it (empty when there are none).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Baseline {
+    pub samples: LevelSamples,
+    pub calibrated: Vec<(Metric, NoiseThreshold)>,
+}
 
 /// One sweep of one engine: what it runs and what it compares with.
 pub struct Sweep<'a> {
     pub config: &'a RunConfig,
     /// The measured requests of every trial.
     pub items: &'a [WorkItem],
-    /// `--num-warmups` requests, run once before the first level.
+    /// `--num-warmups` requests, run once before the first level, and again
+    /// on every fresh engine.
     pub warm_up: &'a [WorkItem],
-    /// `--baseline`: one level's samples per level, in level order; empty without.
-    pub baselines: &'a [LevelSamples],
+    /// `--baseline`: one level's baseline per level, in level order; empty without.
+    pub baselines: &'a [Baseline],
     /// The model and GPU of the speed of light, or why there is none.
     pub light: &'a Setup,
     /// The next request id: ids stay unique across the trials (and the
     /// warm-up) that share one engine.
     next_id: RequestId,
+    /// Trials begun so far, over every level.
+    begun: u64,
+    /// The engine trials run on in this process; `None` once trials run in
+    /// processes of their own.
+    engine: Option<Box<dyn Engine>>,
 }
 
 impl<'a> Sweep<'a> {
@@ -47,7 +66,7 @@ impl<'a> Sweep<'a> {
         config: &'a RunConfig,
         items: &'a [WorkItem],
         warm_up: &'a [WorkItem],
-        baselines: &'a [LevelSamples],
+        baselines: &'a [Baseline],
         light: &'a Setup,
     ) -> Self {
         Self {
@@ -57,19 +76,37 @@ impl<'a> Sweep<'a> {
             baselines,
             light,
             next_id: 0,
+            begun: 0,
+            engine: None,
         }
     }
 
-    /// Runs every level, stopping after the one that was interrupted, failed,
-    /// or whose outputs failed. `Err` when nothing could be measured (the
-    /// warm-up failed) or a trial could not start.
+    /// Runs every level on `engine` (and the fresh engines or processes the
+    /// trial isolation asks for), stopping after the level that was
+    /// interrupted, failed, or whose outputs failed; then shuts the last
+    /// engine down. `Err` when nothing could be measured (the warm-up
+    /// failed) or a trial could not start; the second result is the
+    /// shutdown's.
     pub fn run(
         &mut self,
-        engine: &mut dyn Engine,
+        engine: Box<dyn Engine>,
+        reporters: &mut Reporters,
+        stop: &AtomicBool,
+    ) -> (Result<SweepResult, Error>, Result<(), Error>) {
+        self.engine = Some(engine);
+        let swept = self.levels(reporters, stop);
+        (swept, self.close_engine())
+    }
+
+    fn levels(
+        &mut self,
         reporters: &mut Reporters,
         stop: &AtomicBool,
     ) -> Result<SweepResult, Error> {
-        self.warm_up(engine, reporters, stop)?;
+        if !self.warm_up.is_empty() {
+            reporters.warm_up_started(self.warm_up.len());
+        }
+        self.warm_up(stop)?;
         let levels = &self.config.concurrency_levels;
         let mut sweep = SweepResult::default();
         for (index, &concurrency) in levels.iter().enumerate() {
@@ -80,7 +117,7 @@ impl<'a> Sweep<'a> {
                 requests: self.items.len(),
             };
             reporters.level_started(&start);
-            let level = self.run_level(start, engine, reporters, stop)?;
+            let level = self.run_level(start, reporters, stop)?;
             reporters.level_done(&level);
             let stopped = level.stop.is_some();
             sweep.levels.push(level);
@@ -93,20 +130,43 @@ impl<'a> Sweep<'a> {
         Ok(sweep)
     }
 
-    /// Runs the warm-up requests at the first level's concurrency and
-    /// discards them.
-    fn warm_up(
+    /// In a trial worker (`--trial-isolation process`): warms `engine` up
+    /// and runs the one trial `worker` names, as the parent's sweep would.
+    pub fn worker_trial(
         &mut self,
         engine: &mut dyn Engine,
-        reporters: &mut Reporters,
+        worker: &TrialWorker,
+        progress: &mut dyn Progress,
         stop: &AtomicBool,
-    ) -> Result<(), Error> {
+    ) -> Result<TrialOutcome, Error> {
+        let concurrency = *self
+            .config
+            .concurrency_levels
+            .get(worker.level)
+            .ok_or_else(|| Error::Usage(format!("trial worker: no level {}", worker.level)))?;
+        self.warm_up_on(engine, stop)?;
+        let schedule = self.schedule(concurrency, worker.index);
+        engine
+            .reset_prefix_cache()
+            .map_err(|e| Error::Engine(e.to_string()))?;
+        Ok(self.drive(engine, self.items, &schedule, &mut Discard, progress, stop))
+    }
+
+    /// Runs the warm-up requests at the first level's concurrency on the
+    /// engine of this process, and discards them.
+    fn warm_up(&mut self, stop: &AtomicBool) -> Result<(), Error> {
+        let mut engine = self.engine.take().expect("the sweep holds an engine");
+        let warmed = self.warm_up_on(engine.as_mut(), stop);
+        self.engine = Some(engine);
+        warmed
+    }
+
+    fn warm_up_on(&mut self, engine: &mut dyn Engine, stop: &AtomicBool) -> Result<(), Error> {
         if self.warm_up.is_empty() {
             return Ok(());
         }
         let first = self.config.concurrency_levels[0];
         let schedule = Schedule::all_at_once(self.warm_up.len(), first);
-        reporters.warm_up_started(self.warm_up.len());
         let items = self.warm_up;
         let outcome = self.drive(
             engine,
@@ -125,21 +185,27 @@ impl<'a> Sweep<'a> {
         }
     }
 
-    /// Runs `--trials` trials of one level, each on a fresh schedule seed,
-    /// stopping early on an interrupt or an engine failure.
+    /// Trial `index` of a level at `concurrency`: a fresh schedule seed per
+    /// trial, the same requests.
+    fn schedule(&self, concurrency: Option<usize>, index: usize) -> Schedule {
+        let spec = ScheduleSpec {
+            rate: self.config.rate,
+            burstiness: self.config.burstiness,
+            max_concurrency: concurrency,
+        };
+        let seed = self.config.seed.wrapping_add(index as u64);
+        Schedule::build(&spec, self.items.len(), seed)
+    }
+
+    /// Runs `--trials` trials of one level, stopping early on an interrupt
+    /// or an engine failure.
     fn run_level(
         &mut self,
         start: LevelStart,
-        engine: &mut dyn Engine,
         reporters: &mut Reporters,
         stop: &AtomicBool,
     ) -> Result<LevelResult, Error> {
         let trials = self.config.trials;
-        let spec = ScheduleSpec {
-            rate: self.config.rate,
-            burstiness: self.config.burstiness,
-            max_concurrency: start.concurrency,
-        };
         let mut outcomes = Vec::new();
         let mut schedule_kind = "";
         for index in 0..trials {
@@ -148,18 +214,12 @@ impl<'a> Sweep<'a> {
                 index,
                 trials,
             };
-            // Trials repeat the same prompts: each starts cold, like each level.
-            engine
-                .reset_prefix_cache()
-                .map_err(|e| Error::Engine(e.to_string()))?;
-            let seed = self.config.seed.wrapping_add(index as u64);
-            let schedule = Schedule::build(&spec, self.items.len(), seed);
+            let schedule = self.schedule(start.concurrency, index);
             schedule_kind = schedule.kind();
             reporters.trial_started(&trial)?;
-            let (records, progress) = reporters.live();
-            let items = self.items;
-            let outcome = self.drive(engine, items, &schedule, records, progress, stop);
+            let outcome = self.trial(&start, index, &schedule, reporters, stop);
             reporters.trial_done();
+            let outcome = outcome?;
             let stopped = outcome.interrupted || outcome.fatal_error.is_some();
             outcomes.push(outcome);
             if stopped {
@@ -167,6 +227,76 @@ impl<'a> Sweep<'a> {
             }
         }
         Ok(self.level_result(start, schedule_kind, &outcomes))
+    }
+
+    /// One trial, kept apart from the others as `--trial-isolation` says.
+    fn trial(
+        &mut self,
+        level: &LevelStart,
+        index: usize,
+        schedule: &Schedule,
+        reporters: &mut Reporters,
+        stop: &AtomicBool,
+    ) -> Result<TrialOutcome, Error> {
+        let ordinal = self.begun;
+        self.begun += 1;
+        let fresh = ordinal > 0;
+        match self.config.trial_isolation {
+            TrialIsolation::Process if fresh => {
+                self.close_engine()?;
+                let relaunch = self.config.relaunch.as_ref().ok_or_else(|| {
+                    Error::Usage(
+                        "--trial-isolation process needs the command line to re-run".into(),
+                    )
+                })?;
+                let worker = TrialWorker {
+                    output: isolation::worker_file(ordinal),
+                    level: level.index,
+                    index,
+                    ordinal,
+                };
+                return isolation::relaunched(relaunch, &worker, reporters.live().0);
+            }
+            TrialIsolation::Engine if fresh => {
+                self.close_engine()?;
+                let mut engine = self.open_engine(ordinal)?;
+                self.warm_up_on(engine.as_mut(), stop)?;
+                self.engine = Some(engine);
+            }
+            _ => {}
+        }
+        let mut engine = self.engine.take().expect("the sweep holds an engine");
+        let reset = engine.reset_prefix_cache();
+        let outcome = reset.map(|()| {
+            let (records, progress) = reporters.live();
+            self.drive(
+                engine.as_mut(),
+                self.items,
+                schedule,
+                records,
+                progress,
+                stop,
+            )
+        });
+        self.engine = Some(engine);
+        outcome.map_err(|e| Error::Engine(e.to_string()))
+    }
+
+    /// A fresh engine for the trial after `ordinal` others.
+    fn open_engine(&self, ordinal: u64) -> Result<Box<dyn Engine>, Error> {
+        let options = EngineOptions {
+            first_trial: ordinal,
+            ..self.config.engine_options.clone()
+        };
+        Ok(engine::open(&self.config.engine, &options)?)
+    }
+
+    /// Shuts the engine of this process down, if one is open.
+    fn close_engine(&mut self) -> Result<(), Error> {
+        match self.engine.take() {
+            Some(mut engine) => engine.shutdown().map_err(|e| Error::Engine(e.to_string())),
+            None => Ok(()),
+        }
     }
 
     /// One trial of `items` on `schedule`.
@@ -209,7 +339,13 @@ impl<'a> Sweep<'a> {
         let analysis = analysis::analyze(&samples, &config.statistics.bootstrap);
         let baseline = self.baselines.get(start.index).map(|base| BaselineChanges {
             name: config.baselines.against.clone().unwrap_or_default(),
-            changes: change::between(base, &samples, &Metric::ALL, &config.statistics),
+            changes: change::between(
+                &base.samples,
+                &samples,
+                &Metric::ALL,
+                &config.statistics,
+                &base.calibrated,
+            ),
         });
         let last = outcomes.last().expect("a level runs at least one trial");
         let stop = match (&last.fatal_error, last.interrupted) {
@@ -251,7 +387,7 @@ impl<'a> Sweep<'a> {
             .fold(f64::INFINITY, f64::min);
         let highest = percentiles.last().copied().unwrap_or(99.0);
         warnings.extend(validity::warnings(
-            samples.latencies.completed(),
+            samples.completed(),
             highest,
             shortest,
             &self.config.validity,
@@ -347,13 +483,14 @@ mod tests {
         let config = run_config(&line);
         let items = workload::build(&config.workload, config.num_prompts, config.seed).unwrap();
         let warm_up = workload::build(&config.workload, config.num_warmups, 1).unwrap_or_default();
-        let mut engine = engine::open(&config.engine, &config.engine_options).unwrap();
+        let engine = engine::open(&config.engine, &config.engine_options).unwrap();
         let light = Setup::Skipped("no model".into());
         let kept = Rc::new(RefCell::new(Kept::default()));
         let mut reporters = Reporters::new(vec![Box::new(Keeper(kept.clone()))]);
         let flag = AtomicBool::new(stop);
         let mut sweep = Sweep::new(&config, &items, &warm_up, &[], &light);
-        let result = sweep.run(engine.as_mut(), &mut reporters, &flag);
+        let (result, shutdown) = sweep.run(engine, &mut reporters, &flag);
+        shutdown.unwrap();
         assert!(!flag.load(Ordering::Relaxed) || stop);
         drop(reporters);
         let kept = Rc::try_unwrap(kept).ok().unwrap().into_inner();
@@ -402,7 +539,8 @@ mod tests {
             assert_eq!((level.trials, level.status()), (2, "ok"));
             assert_eq!(level.summary.completed, 12, "two trials of six");
             assert_eq!(level.samples.trials.len(), 2);
-            assert_eq!(level.samples.latencies.ttft_ms.len(), 12);
+            assert_eq!(level.samples.completed(), 12);
+            assert_eq!(level.samples.latencies.len(), 2, "latencies kept by trial");
             assert_eq!(level.analysis.spread.len(), 3, "spread needs two trials");
             assert_eq!(level.schedule, "closed-loop");
             assert!(

@@ -213,18 +213,20 @@ fn verdicts(series: &Series, plots: &Plots) -> String {
         );
         for c in &baseline.changes {
             let comparison = c.comparison.as_ref();
-            let verdict = comparison.map_or("n/a".into(), |c| verdict_key(c.verdict));
-            let change = comparison.map_or("—".into(), |c| {
-                format!("{:+.2}%", c.change.mean.point_estimate * 100.0)
-            });
-            let p = comparison.map_or(String::new(), |c| format!("{:.3}", c.p_value));
+            let verdict = comparison.map_or("n/a", |c| verdict_key(c.verdict()));
+            let change = comparison
+                .and_then(|c| c.mean_change())
+                .map_or("—".into(), |e| {
+                    format!("{:+.2}%", e.point_estimate * 100.0)
+                });
+            let p = comparison.map_or(String::new(), |c| format!("{:.3}", c.p_value()));
             let _ = writeln!(
                 out,
                 "<tr><td>{}</td><td class=\"num\">{change}</td><td class=\"num\">{p}</td>\
                  <td class=\"{}\">{}</td></tr>",
                 escape(c.metric.key()),
-                escape(&verdict),
-                escape(&verdict)
+                escape(verdict),
+                escape(verdict)
             );
         }
         out += "</table>\n";

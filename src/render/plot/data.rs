@@ -156,13 +156,7 @@ pub fn points(series: &Series, metric: Metric, axis: XAxis) -> Vec<Point> {
 
 /// A level's latencies, sorted, for its CDF.
 pub fn sorted_latencies(result: &ResultFile, metric: LatencyMetric) -> Vec<f64> {
-    let l = &result.samples.latencies;
-    let mut values = match metric {
-        LatencyMetric::Ttft => l.ttft_ms.clone(),
-        LatencyMetric::Tpot => l.tpot_ms.clone(),
-        LatencyMetric::Itl => l.itl_ms.iter().flatten().copied().collect(),
-        LatencyMetric::E2el => l.e2el_ms.clone(),
-    };
+    let mut values = result.samples.pooled().values(metric);
     values.sort_by(f64::total_cmp);
     values
 }

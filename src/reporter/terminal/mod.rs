@@ -279,13 +279,14 @@ Median E2EL (ms):                        4.85
 P99 E2EL (ms):                           5.19
 ==================================================
 
-Statistics (95% bootstrap intervals, ITL resampled by request; outliers by Tukey's fences)
+Statistics (95% t intervals over 2 trials: each statistic per trial, the run-to-run spread counted; outliers by Tukey's fences)
                                 TTFT (ms)          TPOT (ms)           ITL (ms)          E2EL (ms)
 ----------------------  -----------------  -----------------  -----------------  -----------------
 mean                    1.35 [1.32, 1.38]  0.50 [0.49, 0.51]  0.50 [0.49, 0.51]  4.85 [4.75, 4.95]
 median                  1.32 [1.30, 1.35]  0.49 [0.48, 0.50]  0.49 [0.48, 0.50]  4.75 [4.66, 4.85]
 p90                     1.49 [1.46, 1.51]  0.55 [0.54, 0.56]  0.55 [0.54, 0.56]  5.33 [5.24, 5.43]
 p99                     1.69 [1.63, 1.74]  0.62 [0.60, 0.65]  0.62 [0.60, 0.65]  6.06 [5.87, 6.26]
+spread of trial means               1.41%              1.41%              1.41%              1.41%
 outliers (mild/severe)  low 1/0, high 2/0  low 1/0, high 2/0  low 1/0, high 2/0  low 1/0, high 2/0
 
 Trials: 2
@@ -295,13 +296,14 @@ Output throughput (tok/s)          64.00 [62.00, 66.00]   2.00  3.12%   62.00   
 Request throughput (req/s)            8.00 [7.75, 8.25]   0.25  3.12%    7.75    8.25
 Total token throughput (tok/s)  320.00 [310.00, 330.00]  10.00  3.12%  310.00  330.00
 
-Change against baseline 'main' (noise ±2%, significance 0.05)
-metric                                change of mean        p    verdict          change of median
--------------------------  -------------------------  -------  ---------  ------------------------
-TTFT (ms)                  +10.00% [+8.00%, +12.00%]  p<0.001  regressed  +9.80% [+7.80%, +11.80%]
-TPOT (ms)                    -0.40% [-1.40%, +0.60%]  p=0.410  no change   -0.39% [-1.39%, +0.61%]
-Output throughput (tok/s)                          —                 n/a
-n/a: needs --trials 2 or more on both sides
+Change against baseline 'main' (2 and 2 trials, p Holm-adjusted over the 3 metrics, significance 0.05)
+metric                                change of mean        p                              verdict          change of median  noise
+-------------------------  -------------------------  -------  -----------------------------------  ------------------------  -----
+TTFT (ms)                  +10.00% [+8.00%, +12.00%]  p<0.001                            regressed  +9.80% [+7.80%, +11.80%]  ±2.0%
+TPOT (ms)                    -0.40% [-1.40%, +0.60%]  p=0.410                            no change   -0.39% [-1.39%, +0.61%]  ±1.5%
+Output throughput (tok/s)                          —           insufficient trials (need 5 a side)                         —  ±2.0%
+noise of tpot: ±1.5% (0.5 x the 3.0% spread of 10 A/A trials), calibrated for this benchmark
+noise ±2.0% (fixed), the default; no calibration stored for this benchmark (enginebench calibrate-noise)
 
 Speed of light (sim: measured times are the sim's model, not a GPU's)
 GPU:                                     H100-SXM (3350 GB/s, 989 TFLOP/s bf16; --gpu), TP 1

@@ -394,3 +394,231 @@ fn bad_statistics_flags_are_one_line_errors() {
         );
     }
 }
+
+/// One trial a side cannot be judged: `check` says how many are needed and
+/// exits 3, not 0 (a pass) or 1 (a regression), however large the change.
+#[test]
+fn too_few_trials_are_their_own_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let one = ["--trials", "1", "--save-result"];
+    let base = [
+        &one[..],
+        &["--result-filename", "base.json", "--save-baseline", "main"],
+    ]
+    .concat();
+    run(dir.path(), 2_000, &base);
+    let slow = [&one[..], &["--result-filename", "slow.json"]].concat();
+    run(dir.path(), 3_000, &slow);
+    let slow = dir.path().join("slow.json");
+    let (code, summary, err) = check(&[
+        "--baseline",
+        "main",
+        "--result-dir",
+        d,
+        slow.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(3), "{err}");
+    assert_eq!(summary["status"], "insufficient_trials");
+    assert_eq!(summary["regressions"], 0);
+    assert_eq!(summary["insufficient_trials"], 5);
+    let checks = summary["checks"].as_array().unwrap();
+    let tpot = checks.iter().find(|c| c["metric"] == "tpot").unwrap();
+    assert_eq!(tpot["verdict"], "insufficient_trials");
+    assert_eq!(tpot["need"], 5, "a family of five at 0.05");
+    assert_eq!(tpot["trials"], serde_json::json!([1, 1]));
+    assert!(tpot["change"].is_null(), "no interval from one trial");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("insufficient trials") && err.contains("need 5 a side"),
+        "{err}"
+    );
+    let json = read_json(&dir.path().join("base.json"));
+    assert_eq!(json["statistics"]["tpot_ms"]["interval"], "within_run");
+}
+
+/// A sim with 3% run jitter, `seed` for its draws, and a decode step of `step_us`.
+fn jittery(dir: &Path, step_us: u32, seed: u64, extra: &[&str]) -> Output {
+    let seed = format!("seed={seed}");
+    let args = [
+        &["--engine-arg", "run_jitter_pct=3", "--engine-arg", &seed],
+        extra,
+    ]
+    .concat();
+    run(dir, step_us, &args)
+}
+
+/// `calibrate-noise` stores each metric's threshold with the baseline, and
+/// the gate then judges that benchmark with it and says so; a given
+/// --noise-threshold overrides it.
+#[test]
+fn calibrated_thresholds_are_stored_with_the_baseline_and_used_by_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let calibrate = enginebench(&[
+        "calibrate-noise",
+        "--engine-arg",
+        "step_base_us=2000",
+        "--engine-arg",
+        "prefill_us_per_token=5",
+        "--engine-arg",
+        "run_jitter_pct=3",
+        "--random-input-len",
+        "64",
+        "--random-output-len",
+        "12",
+        "--num-prompts",
+        "40",
+        "--max-concurrency",
+        "4",
+        "--trials",
+        "5",
+        "--result-dir",
+        d,
+        "--baseline",
+        "main",
+    ]);
+    assert!(calibrate.status.success(), "{}", stderr(&calibrate));
+    let out = stdout(&calibrate);
+    assert!(
+        out.contains("Noise calibration of sim/sim/random-64x12/closed-loop/c4 (5 A/A trials"),
+        "{out}"
+    );
+    let noise = read_json(
+        &dir.path()
+            .join("baselines/sim_sim_random-64x12_closed-loop_c4/main/noise.json"),
+    );
+    let thresholds = noise["thresholds"].as_array().unwrap();
+    assert_eq!(thresholds.len(), 7, "every metric");
+    let tpot = thresholds.iter().find(|t| t["metric"] == "tpot").unwrap();
+    assert_eq!(tpot["source"], "calibrated");
+    assert_eq!(tpot["trials"], 5);
+    assert!(
+        tpot["relative_spread"].as_f64().unwrap() > 0.005,
+        "3% run jitter: {tpot}"
+    );
+    assert_eq!(noise["trial_isolation"], "engine");
+
+    jittery(dir.path(), 2_000, 2, &["--save-baseline", "main"]);
+    let new_run = [
+        "--baseline",
+        "main",
+        "--save-result",
+        "--result-filename",
+        "new.json",
+    ];
+    let output = jittery(dir.path(), 2_000, 3, &new_run);
+    assert!(stdout(&output).contains("calibrated for this benchmark"));
+    let new = dir.path().join("new.json");
+    let (code, summary, err) = check(&[
+        "--baseline",
+        "main",
+        "--result-dir",
+        d,
+        new.to_str().unwrap(),
+    ]);
+    assert!(code == Some(0) || code == Some(1), "{err}");
+    let checks = summary["checks"].as_array().unwrap();
+    let tpot = checks.iter().find(|c| c["metric"] == "tpot").unwrap();
+    let source = tpot["noise_threshold_source"].as_str().unwrap();
+    assert!(
+        source.contains("A/A trials), calibrated for this benchmark"),
+        "{source}"
+    );
+    assert_eq!(
+        tpot["trials"],
+        serde_json::json!([6, 6]),
+        "the gate's default trials"
+    );
+    let (_, fixed, _) = check(&[
+        "--baseline",
+        "main",
+        "--result-dir",
+        d,
+        "--noise-threshold",
+        "0.05",
+        new.to_str().unwrap(),
+    ]);
+    let tpot = &fixed["checks"].as_array().unwrap()[1];
+    assert_eq!(tpot["noise_threshold"], 0.05);
+    assert_eq!(
+        tpot["noise_threshold_source"],
+        "±5.0% (fixed), --noise-threshold"
+    );
+    let bad = enginebench(&["calibrate-noise", "--num-prompts", "4", "--result-dir", d]);
+    assert_one_line_error(&bad, "calibrate-noise needs --baseline NAME");
+}
+
+/// Each isolation mode runs every trial and says which it was; the fresh
+/// engines and processes of `engine` and `process` draw the sim's run
+/// jitter for their own trial, as the one engine of `none` does.
+#[test]
+fn every_trial_isolation_draws_each_trials_own_variation() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut per_trial = Vec::new();
+    for isolation in ["none", "engine", "process"] {
+        let name = format!("{isolation}.json");
+        let output = enginebench(&[
+            "run",
+            "--engine-arg",
+            "step_base_us=20000",
+            "--engine-arg",
+            "run_jitter_pct=30",
+            "--engine-arg",
+            "seed=4",
+            "--random-input-len",
+            "16",
+            "--random-output-len",
+            "6",
+            "--num-prompts",
+            "4",
+            "--max-concurrency",
+            "4",
+            "--num-warmups",
+            "2",
+            "--trials",
+            "3",
+            "--trial-isolation",
+            isolation,
+            "--save-result",
+            "--save-detailed",
+            "--result-dir",
+            dir.path().to_str().unwrap(),
+            "--result-filename",
+            &name,
+        ]);
+        assert!(output.status.success(), "{isolation}: {}", stderr(&output));
+        let json = read_json(&dir.path().join(&name));
+        assert_eq!(json["trial_isolation"], isolation);
+        assert_eq!(
+            (json["trials"].as_u64(), json["completed"].as_u64()),
+            (Some(3), Some(12))
+        );
+        assert_eq!(
+            json["detailed_files"].as_array().unwrap().len(),
+            3,
+            "{isolation}"
+        );
+        let tpot = &json["statistics"]["tpot_ms"]["between_trials"]["mean"]["per_trial"];
+        let tpot: Vec<f64> = tpot
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        per_trial.push(tpot);
+    }
+    let none = &per_trial[0];
+    assert!(
+        none.windows(2).all(|w| (w[0] / w[1] - 1.0).abs() > 0.01),
+        "a factor per trial: {none:?}"
+    );
+    for other in &per_trial[1..] {
+        for (a, b) in none.iter().zip(other) {
+            assert!(
+                (a / b - 1.0).abs() < 0.1,
+                "trial by trial: {none:?} and {other:?}"
+            );
+        }
+    }
+}

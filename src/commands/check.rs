@@ -59,9 +59,14 @@ pub fn run(config: &CheckConfig) -> Result<(), Error> {
         )));
     }
     if !unjudged.is_empty() {
+        let need = checked
+            .iter()
+            .flat_map(|(_, changes)| changes.iter().filter_map(MetricChange::trials_needed))
+            .max()
+            .unwrap_or_default();
         return Err(Error::InsufficientTrials(format!(
             "insufficient trials to judge {} watched metric(s), none regressed: {} \
-             (run both sides with --trials N or more)",
+             (run both sides with --trials {need} or more)",
             unjudged.len(),
             unjudged.join("; ")
         )));

@@ -7,6 +7,7 @@
 #
 #   benches/gate_vllm.sh                       # results in results/gate-vllm
 #   MODES="none engine" PAIRS_NONE=20 benches/gate_vllm.sh
+#   MODES=none PAIRS_NONE=8 PLANTED_NONE=1 benches/gate_vllm.sh    # about 30 min
 #
 # Each A/A pair is two separate invocations, one after the other, as a CI
 # job compares a stored baseline with today's run: run i saves baseline r<i>
@@ -40,10 +41,14 @@ export VLLM_CPU_KVCACHE_SPACE="${VLLM_CPU_KVCACHE_SPACE:-1}"
 export PYO3_PYTHON="$VENV/bin/python" VIRTUAL_ENV="$VENV"
 
 mkdir -p "$OUT/bin"
-cargo build --quiet --features vllm,embed-python
-# A copy, so that builds during the hours this runs cannot change it.
-BIN="$OUT/bin/enginebench"
-cp target/debug/enginebench "$BIN"
+# Release, as a CI job would gate; a copy, so that builds during the hours
+# this runs cannot change it. BIN=PATH uses a binary built before.
+BIN="${BIN:-}"
+if [ -z "$BIN" ]; then
+    cargo build --quiet --release --features vllm,embed-python
+    BIN="$OUT/bin/enginebench"
+    cp target/release/enginebench "$BIN"
+fi
 
 (while sleep 30; do echo "$(date +%s) $(cut -d' ' -f1-3 /proc/loadavg)"; done) >> "$OUT/load.log" &
 logger=$!

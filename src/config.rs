@@ -135,6 +135,9 @@ pub struct BaselineOptions {
     pub save_as: Option<String>,
     /// Judge each level against this baseline.
     pub against: Option<String>,
+    /// Run the baseline's own setup again, its trials interleaved with this
+    /// run's, and judge against those trials (`--rerun-baseline`).
+    pub rerun: bool,
 }
 
 impl BaselineOptions {

@@ -622,3 +622,66 @@ fn every_trial_isolation_draws_each_trials_own_variation() {
         }
     }
 }
+
+/// `--rerun-baseline` runs the setup a baseline was saved with again, its
+/// trials interleaved with this run's (A B B A ...), and judges against
+/// those: a 50% slower decode step is regressed, the same setup is not.
+#[test]
+fn a_rerun_baseline_is_interleaved_and_judged_against() {
+    let dir = tempfile::tempdir().unwrap();
+    run(dir.path(), 2_000, &["--save-baseline", "main"]);
+    let rerun = ["--baseline", "main", "--rerun-baseline", "--save-result"];
+    let slow = run(
+        dir.path(),
+        3_000,
+        &[&rerun[..], &["--result-filename", "slow.json"]].concat(),
+    );
+    let out = stdout(&slow);
+    assert!(
+        out.contains("Change against baseline 'main (re-run, interleaved)' (6 and 6 trials"),
+        "{out}"
+    );
+    let err = stderr(&slow);
+    let order: Vec<bool> = err
+        .lines()
+        .filter(|l| l.trim_start().starts_with("trial "))
+        .map(|l| l.ends_with("of the baseline"))
+        .collect();
+    assert_eq!(order[..4], [true, false, false, true], "A B B A: {err}");
+    assert_eq!(order.len(), 12);
+    let json = read_json(&dir.path().join("slow.json"));
+    let changes = json["baseline"]["changes"].as_array().unwrap();
+    let tpot = changes.iter().find(|c| c["metric"] == "tpot").unwrap();
+    assert_eq!(tpot["verdict"], "regressed", "{tpot}");
+    assert_eq!(tpot["trials"], serde_json::json!([6, 6]));
+    let same = run(
+        dir.path(),
+        2_000,
+        &[&rerun[..], &["--result-filename", "same.json"]].concat(),
+    );
+    assert!(stdout(&same).contains("(re-run, interleaved)"));
+    let json = read_json(&dir.path().join("same.json"));
+    let changes = json["baseline"]["changes"].as_array().unwrap();
+    for c in changes.iter().filter(|c| c["metric"] != "ttft") {
+        assert_eq!(c["verdict"], "no_change", "{c}");
+    }
+    // The same benchmark (num-prompts is not part of its name) with 41
+    // requests instead of 40: the two sides would not run the same requests.
+    let other = enginebench(&[
+        "run",
+        "--result-dir",
+        dir.path().to_str().unwrap(),
+        "--random-input-len",
+        "64",
+        "--random-output-len",
+        "12",
+        "--num-prompts",
+        "41",
+        "--max-concurrency",
+        "4",
+        "--baseline",
+        "main",
+        "--rerun-baseline",
+    ]);
+    assert_one_line_error(&other, "ran another workload, schedule, seed or levels");
+}

@@ -270,6 +270,11 @@ pub struct TrialArgs {
     /// Compare each level with baseline NAME and report the change per metric.
     #[arg(long, value_name = "NAME")]
     pub baseline: Option<String>,
+    /// With --baseline: run the baseline's own setup (the flags it was saved
+    /// with) again in this invocation, its trials interleaved with this
+    /// run's (A B B A ...), and judge against those instead of the stored ones.
+    #[arg(long, requires = "baseline")]
+    pub rerun_baseline: bool,
     #[command(flatten)]
     pub statistics: StatisticsArgs,
 }
@@ -548,6 +553,7 @@ impl TrialArgs {
         Ok(BaselineOptions {
             save_as: self.save_baseline.clone(),
             against: self.baseline.clone(),
+            rerun: self.rerun_baseline,
         })
     }
 }

@@ -15,7 +15,7 @@ use crate::reporter::{Reporter, Reporters};
 pub fn run(config: &CalibrateConfig) -> Result<(), Error> {
     let run = &config.run;
     check_writable(&run.output)?;
-    measure(run, &[], |info, _, date| {
+    measure(run, &[], None, |info, _, date| {
         let blocks = BlockOptions {
             metrics: run.percentile_metrics.clone(),
             percentiles: run.metric_percentiles.clone(),

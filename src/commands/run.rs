@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::analysis::speed_of_light::level::Setup;
 use crate::baseline::store;
-use crate::config::{OutputOptions, RunConfig};
+use crate::config::{BaselineOptions, OutputOptions, RunConfig};
 use crate::engine::{self, EngineInfo};
 use crate::env::Environment;
 use crate::error::{usage, Error};
@@ -21,7 +21,7 @@ use crate::reporter::result_files::{ResultFiles, RunFacts};
 use crate::reporter::terminal::{BlockOptions, Terminal};
 use crate::reporter::{Reporter, Reporters};
 use crate::results::names::FileNames;
-use crate::sweep::isolation::{TrialFile, TrialWorker};
+use crate::sweep::isolation::{Relaunch, TrialFile, TrialWorker};
 use crate::sweep::{Baseline, LevelStart, Stop, Sweep, TrialStart};
 use crate::workload::{self, WorkItem};
 
@@ -34,9 +34,16 @@ pub fn run(config: &RunConfig) -> Result<(), Error> {
     }
     check_result_dir(config)?;
     let baselines = load_baselines(config)?;
-    measure(config, &baselines, |info, environment, date| {
-        reporters(config, info, environment, date)
-    })
+    let rerun = match config.baselines.rerun {
+        true => Some(rerun_config(config)?),
+        false => None,
+    };
+    measure(
+        config,
+        &baselines,
+        rerun.as_ref(),
+        |info, environment, date| reporters(config, info, environment, date),
+    )
 }
 
 /// What every measuring command shares: builds the requests, opens the
@@ -46,20 +53,33 @@ pub fn run(config: &RunConfig) -> Result<(), Error> {
 pub(super) fn measure(
     config: &RunConfig,
     baselines: &[Baseline],
+    rerun: Option<&RunConfig>,
     outputs: impl FnOnce(&EngineInfo, Environment, &str) -> Reporters,
 ) -> Result<(), Error> {
     let stop = stop_on_ctrl_c();
     let (items, warm_up) = requests(config)?;
     let engine = engine::open(&config.engine, &config.engine_options)?;
     let info = engine.describe();
-    for requests in [&items, &warm_up] {
-        workload::check_limits(requests, info.max_model_len, info.vocab_size)?;
+    let rerun = match rerun {
+        Some(baseline) => Some((
+            baseline,
+            engine::open(&baseline.engine, &baseline.engine_options)?,
+        )),
+        None => None,
+    };
+    let mut infos = vec![info.clone()];
+    infos.extend(rerun.as_ref().map(|(_, e)| e.describe()));
+    for info in &infos {
+        for requests in [&items, &warm_up] {
+            workload::check_limits(requests, info.max_model_len, info.vocab_size)?;
+        }
     }
     let environment = Environment::detect(config.engine_options.python.as_deref());
     let light = speed_of_light(config, &environment, &info);
     let date = chrono::Local::now().format("%Y%m%d-%H%M%S").to_string();
     let mut reporters = outputs(&info, environment, &date);
     let mut sweep = Sweep::new(config, &items, &warm_up, baselines, &light);
+    sweep.rerun = rerun;
     let (swept, shutdown) = sweep.run(engine, &mut reporters, &stop);
     let sweep = swept?;
     let mut failures: Vec<Error> = reporters.into_errors();
@@ -99,10 +119,10 @@ fn requests(config: &RunConfig) -> Result<(Vec<WorkItem>, Vec<WorkItem>), Error>
 fn trial_worker(config: &RunConfig, worker: &TrialWorker) -> Result<(), Error> {
     let stop = stop_on_ctrl_c();
     let (items, warm_up) = requests(config)?;
-    let mut engine = engine::open(&config.engine, &config.engine_options)?;
+    let engine = engine::open(&config.engine, &config.engine_options)?;
     let info = engine.describe();
     let light = Setup::Skipped("a trial worker".into());
-    let mut sweep = Sweep::new(config, &items, &warm_up, &[], &light);
+    let sweep = Sweep::new(config, &items, &warm_up, &[], &light);
     let mut progress = ProgressDisplay::new(config.output.quiet);
     progress.start(&TrialStart {
         level: LevelStart {
@@ -117,10 +137,10 @@ fn trial_worker(config: &RunConfig, worker: &TrialWorker) -> Result<(), Error> {
         },
         index: worker.index,
         trials: config.trials,
+        baseline: false,
     });
-    let outcome = sweep.worker_trial(engine.as_mut(), worker, &mut progress, &stop);
+    let (outcome, shutdown) = sweep.worker_trial(engine, worker, &mut progress, &stop);
     progress.finish();
-    let shutdown = engine.shutdown().map_err(|e| Error::Engine(e.to_string()));
     TrialFile::of(info, outcome?).write(&worker.output)?;
     shutdown
 }
@@ -148,6 +168,7 @@ fn reporters(
             date: date.to_string(),
             bootstrap: config.statistics.bootstrap,
             isolation: config.trial_isolation,
+            relaunch: config.relaunch.clone(),
         }));
     }
     if output.save_result {
@@ -198,6 +219,71 @@ fn speed_of_light(config: &RunConfig, environment: &Environment, info: &EngineIn
         eprintln!("speed of light: skipped: {why}");
     }
     setup
+}
+
+/// `--rerun-baseline`: the setup baseline NAME was saved with (its command
+/// line, kept in its samples file), with this run's trials, isolation,
+/// statistics and no outputs of its own, so that its trials can run
+/// interleaved with this run's on the same requests.
+fn rerun_config(config: &RunConfig) -> Result<RunConfig, Error> {
+    let name = config.baselines.against.as_deref().unwrap_or_default();
+    let first = config.benchmark_id(config.concurrency_levels[0]);
+    let stored = store::load_baseline(&config.output.result_dir, &first, name)?;
+    let flags = stored.command.clone().ok_or_else(|| {
+        usage(format!(
+            "--rerun-baseline: baseline '{name}' does not say how it was run (saved by an older version)"
+        ))
+    })?;
+    let line = ["enginebench", "run"]
+        .into_iter()
+        .map(String::from)
+        .chain(flags.clone());
+    let bad = |e: Error| {
+        usage(format!(
+            "--rerun-baseline: baseline '{name}' was run with flags this version refuses: {e}"
+        ))
+    };
+    let command = crate::cli::parse(line.map(Into::into)).map_err(|_| {
+        usage(format!(
+            "--rerun-baseline: baseline '{name}' was run with flags this version refuses"
+        ))
+    })?;
+    let mut baseline = match command.into_config().map_err(bad)? {
+        crate::config::Config::Run(run) => *run,
+        _ => {
+            return Err(usage(format!(
+                "--rerun-baseline: baseline '{name}' was not saved by run"
+            )))
+        }
+    };
+    let same = config
+        .concurrency_levels
+        .iter()
+        .all(|&c| baseline.benchmark_id(c) == config.benchmark_id(c))
+        && (baseline.seed, baseline.num_prompts, baseline.num_warmups)
+            == (config.seed, config.num_prompts, config.num_warmups)
+        && baseline.concurrency_levels == config.concurrency_levels;
+    if !same {
+        return Err(usage(format!(
+            "--rerun-baseline: baseline '{name}' ran another workload, schedule, seed or levels; \
+             re-running it beside this run needs the same ones"
+        )));
+    }
+    baseline.trials = config.trials;
+    baseline.trial_isolation = config.trial_isolation;
+    baseline.statistics = config.statistics;
+    baseline.baselines = BaselineOptions::default();
+    baseline.output = OutputOptions {
+        save_result: false,
+        save_detailed: false,
+        report: false,
+        ..config.output.clone()
+    };
+    baseline.relaunch = config.relaunch.as_ref().map(|r| Relaunch {
+        program: r.program.clone(),
+        flags: flags.iter().map(Into::into).collect(),
+    });
+    Ok(baseline)
 }
 
 /// `--baseline NAME` for every level, with the noise thresholds calibrated

@@ -10,7 +10,7 @@ use crate::engine::EngineInfo;
 use crate::error::Error;
 use crate::results::{SampleFile, StatisticsDoc};
 use crate::stats::BootstrapConfig;
-use crate::sweep::isolation::TrialIsolation;
+use crate::sweep::isolation::{Relaunch, TrialIsolation};
 use crate::sweep::LevelResult;
 
 pub struct Baselines {
@@ -21,12 +21,15 @@ pub struct Baselines {
     pub date: String,
     pub bootstrap: BootstrapConfig,
     pub isolation: TrialIsolation,
+    /// The run's command line, saved so that `--rerun-baseline` can repeat it.
+    pub relaunch: Option<Relaunch>,
 }
 
 impl Reporter for Baselines {
     fn level_done(&mut self, level: &LevelResult) -> Result<(), Error> {
         let file = SampleFile::new(&level.benchmark, &self.date, &self.engine, &level.samples)
-            .isolated(self.isolation);
+            .isolated(self.isolation)
+            .run_with(self.relaunch.as_ref());
         let estimates = StatisticsDoc::of(&level.analysis, &self.bootstrap);
         let dir = &self.result_dir;
         store::save_baseline(dir, LATEST, &file, &estimates)?;
@@ -56,6 +59,7 @@ mod tests {
             date: "20260101-120000".into(),
             bootstrap,
             isolation: TrialIsolation::Engine,
+            relaunch: None,
         };
         let level = level_result();
         baselines.level_done(&level).unwrap();

@@ -16,7 +16,7 @@ use crate::baseline::BenchmarkId;
 use crate::engine::EngineInfo;
 use crate::error::Error;
 use crate::metrics::LevelSamples;
-use crate::sweep::isolation::TrialIsolation;
+use crate::sweep::isolation::{Relaunch, TrialIsolation};
 
 /// Version of the samples format written; [`READS`] are read.
 pub const FORMAT: u32 = 2;
@@ -33,6 +33,10 @@ pub struct SampleFile {
     /// How the trials were kept apart (`none`, `engine`, `process`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trial_isolation: Option<String>,
+    /// The flags of the `run` that measured it, so that `--rerun-baseline`
+    /// can run the same setup again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
     pub samples: LevelSamples,
 }
 
@@ -49,6 +53,7 @@ impl SampleFile {
             date: date.to_string(),
             engine: engine.clone(),
             trial_isolation: None,
+            command: None,
             samples: samples.clone(),
         }
     }
@@ -56,6 +61,15 @@ impl SampleFile {
     /// The same, saying how its trials were kept apart.
     pub fn isolated(mut self, isolation: TrialIsolation) -> Self {
         self.trial_isolation = Some(isolation.name().into());
+        self
+    }
+
+    /// The same, with the flags of the run that measured it.
+    pub fn run_with(mut self, relaunch: Option<&Relaunch>) -> Self {
+        self.command = relaunch.map(|r| {
+            let flags = r.flags.iter().map(|f| f.to_string_lossy().into_owned());
+            flags.collect()
+        });
         self
     }
 

@@ -28,6 +28,8 @@ pub struct TrialStart {
     pub index: usize,
     /// Trials per level.
     pub trials: usize,
+    /// A trial of the re-run baseline (`--rerun-baseline`), not of this run.
+    pub baseline: bool,
 }
 
 impl TrialStart {
@@ -37,6 +39,9 @@ impl TrialStart {
         let mut label = format!("level {}/{}", self.level.index + 1, self.level.levels);
         if self.trials > 1 {
             label += &format!(" trial {}/{}", self.index + 1, self.trials);
+        }
+        if self.baseline {
+            label += " (baseline)";
         }
         label
     }

@@ -39,138 +39,55 @@ pub struct Baseline {
     pub calibrated: Vec<(Metric, NoiseThreshold)>,
 }
 
-/// One sweep of one engine: what it runs and what it compares with.
-pub struct Sweep<'a> {
-    pub config: &'a RunConfig,
-    /// The measured requests of every trial.
-    pub items: &'a [WorkItem],
-    /// `--num-warmups` requests, run once before the first level, and again
-    /// on every fresh engine.
-    pub warm_up: &'a [WorkItem],
-    /// `--baseline`: one level's baseline per level, in level order; empty without.
-    pub baselines: &'a [Baseline],
-    /// The model and GPU of the speed of light, or why there is none.
-    pub light: &'a Setup,
+/// The order of two sides' trials run in one invocation: A B B A A B B A
+/// ..., so that drift of the machine over the run falls on both alike
+/// (a linear drift exactly, over each block of four). `true` is side A.
+pub fn interleaved(trials_a_side: usize) -> Vec<bool> {
+    (0..2 * trials_a_side)
+        .map(|k| k % 4 == 0 || k % 4 == 3)
+        .collect()
+}
+
+/// One setup and the engine its trials run on: this run's, or the stored
+/// baseline's that `--rerun-baseline` runs again beside it.
+struct Arm<'a> {
+    config: &'a RunConfig,
+    /// The engine of this process; `None` once trials run in processes of
+    /// their own.
+    engine: Option<Box<dyn Engine>>,
+    /// Trials begun so far, over every level.
+    begun: u64,
     /// The next request id: ids stay unique across the trials (and the
     /// warm-up) that share one engine.
     next_id: RequestId,
-    /// Trials begun so far, over every level.
-    begun: u64,
-    /// The engine trials run on in this process; `None` once trials run in
-    /// processes of their own.
-    engine: Option<Box<dyn Engine>>,
 }
 
-impl<'a> Sweep<'a> {
-    pub fn new(
-        config: &'a RunConfig,
-        items: &'a [WorkItem],
-        warm_up: &'a [WorkItem],
-        baselines: &'a [Baseline],
-        light: &'a Setup,
-    ) -> Self {
+impl<'a> Arm<'a> {
+    fn new(config: &'a RunConfig, engine: Box<dyn Engine>) -> Self {
         Self {
             config,
-            items,
-            warm_up,
-            baselines,
-            light,
-            next_id: 0,
+            engine: Some(engine),
             begun: 0,
-            engine: None,
+            next_id: 0,
         }
     }
 
-    /// Runs every level on `engine` (and the fresh engines or processes the
-    /// trial isolation asks for), stopping after the level that was
-    /// interrupted, failed, or whose outputs failed; then shuts the last
-    /// engine down. `Err` when nothing could be measured (the warm-up
-    /// failed) or a trial could not start; the second result is the
-    /// shutdown's.
-    pub fn run(
-        &mut self,
-        engine: Box<dyn Engine>,
-        reporters: &mut Reporters,
-        stop: &AtomicBool,
-    ) -> (Result<SweepResult, Error>, Result<(), Error>) {
-        self.engine = Some(engine);
-        let swept = self.levels(reporters, stop);
-        (swept, self.close_engine())
-    }
-
-    fn levels(
-        &mut self,
-        reporters: &mut Reporters,
-        stop: &AtomicBool,
-    ) -> Result<SweepResult, Error> {
-        if !self.warm_up.is_empty() {
-            reporters.warm_up_started(self.warm_up.len());
-        }
-        self.warm_up(stop)?;
-        let levels = &self.config.concurrency_levels;
-        let mut sweep = SweepResult::default();
-        for (index, &concurrency) in levels.iter().enumerate() {
-            let start = LevelStart {
-                index,
-                levels: levels.len(),
-                concurrency,
-                requests: self.items.len(),
-            };
-            reporters.level_started(&start);
-            let level = self.run_level(start, reporters, stop)?;
-            reporters.level_done(&level);
-            let stopped = level.stop.is_some();
-            sweep.levels.push(level);
-            if stopped || reporters.failed() {
-                break;
-            }
-        }
-        sweep.output_failed = reporters.failed();
-        reporters.sweep_done(&sweep);
-        Ok(sweep)
-    }
-
-    /// In a trial worker (`--trial-isolation process`): warms `engine` up
-    /// and runs the one trial `worker` names, as the parent's sweep would.
-    pub fn worker_trial(
+    /// Runs the warm-up requests at the first level's concurrency and
+    /// discards them.
+    fn warm_up(
         &mut self,
         engine: &mut dyn Engine,
-        worker: &TrialWorker,
-        progress: &mut dyn Progress,
+        warm_up: &[WorkItem],
         stop: &AtomicBool,
-    ) -> Result<TrialOutcome, Error> {
-        let concurrency = *self
-            .config
-            .concurrency_levels
-            .get(worker.level)
-            .ok_or_else(|| Error::Usage(format!("trial worker: no level {}", worker.level)))?;
-        self.warm_up_on(engine, stop)?;
-        let schedule = self.schedule(concurrency, worker.index);
-        engine
-            .reset_prefix_cache()
-            .map_err(|e| Error::Engine(e.to_string()))?;
-        Ok(self.drive(engine, self.items, &schedule, &mut Discard, progress, stop))
-    }
-
-    /// Runs the warm-up requests at the first level's concurrency on the
-    /// engine of this process, and discards them.
-    fn warm_up(&mut self, stop: &AtomicBool) -> Result<(), Error> {
-        let mut engine = self.engine.take().expect("the sweep holds an engine");
-        let warmed = self.warm_up_on(engine.as_mut(), stop);
-        self.engine = Some(engine);
-        warmed
-    }
-
-    fn warm_up_on(&mut self, engine: &mut dyn Engine, stop: &AtomicBool) -> Result<(), Error> {
-        if self.warm_up.is_empty() {
+    ) -> Result<(), Error> {
+        if warm_up.is_empty() {
             return Ok(());
         }
         let first = self.config.concurrency_levels[0];
-        let schedule = Schedule::all_at_once(self.warm_up.len(), first);
-        let items = self.warm_up;
+        let schedule = Schedule::all_at_once(warm_up.len(), first);
         let outcome = self.drive(
             engine,
-            items,
+            warm_up,
             &schedule,
             &mut Discard,
             &mut NoProgress,
@@ -185,59 +102,27 @@ impl<'a> Sweep<'a> {
         }
     }
 
-    /// Trial `index` of a level at `concurrency`: a fresh schedule seed per
-    /// trial, the same requests.
-    fn schedule(&self, concurrency: Option<usize>, index: usize) -> Schedule {
-        let spec = ScheduleSpec {
-            rate: self.config.rate,
-            burstiness: self.config.burstiness,
-            max_concurrency: concurrency,
-        };
-        let seed = self.config.seed.wrapping_add(index as u64);
-        Schedule::build(&spec, self.items.len(), seed)
-    }
-
-    /// Runs `--trials` trials of one level, stopping early on an interrupt
-    /// or an engine failure.
-    fn run_level(
-        &mut self,
-        start: LevelStart,
-        reporters: &mut Reporters,
-        stop: &AtomicBool,
-    ) -> Result<LevelResult, Error> {
-        let trials = self.config.trials;
-        let mut outcomes = Vec::new();
-        let mut schedule_kind = "";
-        for index in 0..trials {
-            let trial = TrialStart {
-                level: start.clone(),
-                index,
-                trials,
-            };
-            let schedule = self.schedule(start.concurrency, index);
-            schedule_kind = schedule.kind();
-            reporters.trial_started(&trial)?;
-            let outcome = self.trial(&start, index, &schedule, reporters, stop);
-            reporters.trial_done();
-            let outcome = outcome?;
-            let stopped = outcome.interrupted || outcome.fatal_error.is_some();
-            outcomes.push(outcome);
-            if stopped {
-                break;
-            }
-        }
-        Ok(self.level_result(start, schedule_kind, &outcomes))
+    /// Warms the engine of this process up.
+    fn warm_up_here(&mut self, warm_up: &[WorkItem], stop: &AtomicBool) -> Result<(), Error> {
+        let mut engine = self.engine.take().expect("an arm starts with an engine");
+        let warmed = self.warm_up(engine.as_mut(), warm_up, stop);
+        self.engine = Some(engine);
+        warmed
     }
 
     /// One trial, kept apart from the others as `--trial-isolation` says.
+    #[allow(clippy::too_many_arguments)]
     fn trial(
         &mut self,
-        level: &LevelStart,
+        requests: (&[WorkItem], &[WorkItem]),
+        level: usize,
         index: usize,
         schedule: &Schedule,
-        reporters: &mut Reporters,
+        records: &mut dyn RecordSink,
+        progress: &mut dyn Progress,
         stop: &AtomicBool,
     ) -> Result<TrialOutcome, Error> {
+        let (items, warm_up) = requests;
         let ordinal = self.begun;
         self.begun += 1;
         let fresh = ordinal > 0;
@@ -251,33 +136,27 @@ impl<'a> Sweep<'a> {
                 })?;
                 let worker = TrialWorker {
                     output: isolation::worker_file(ordinal),
-                    level: level.index,
+                    level,
                     index,
                     ordinal,
                 };
-                return isolation::relaunched(relaunch, &worker, reporters.live().0);
+                return isolation::relaunched(relaunch, &worker, records);
             }
             TrialIsolation::Engine if fresh => {
                 self.close_engine()?;
                 let mut engine = self.open_engine(ordinal)?;
-                self.warm_up_on(engine.as_mut(), stop)?;
+                self.warm_up(engine.as_mut(), warm_up, stop)?;
                 self.engine = Some(engine);
             }
             _ => {}
         }
-        let mut engine = self.engine.take().expect("the sweep holds an engine");
+        let mut engine = self
+            .engine
+            .take()
+            .expect("an arm holds an engine until trials leave it");
         let reset = engine.reset_prefix_cache();
-        let outcome = reset.map(|()| {
-            let (records, progress) = reporters.live();
-            self.drive(
-                engine.as_mut(),
-                self.items,
-                schedule,
-                records,
-                progress,
-                stop,
-            )
-        });
+        let outcome =
+            reset.map(|()| self.drive(engine.as_mut(), items, schedule, records, progress, stop));
         self.engine = Some(engine);
         outcome.map_err(|e| Error::Engine(e.to_string()))
     }
@@ -318,6 +197,215 @@ impl<'a> Sweep<'a> {
         self.next_id += items.len() as RequestId;
         driver::drive_with_progress(engine, items, schedule, &options, records, stop, progress)
     }
+}
+
+/// One sweep of one engine: what it runs and what it compares with.
+pub struct Sweep<'a> {
+    pub config: &'a RunConfig,
+    /// The measured requests of every trial.
+    pub items: &'a [WorkItem],
+    /// `--num-warmups` requests, run once before the first level, and again
+    /// on every fresh engine.
+    pub warm_up: &'a [WorkItem],
+    /// `--baseline`: one level's baseline per level, in level order; empty without.
+    pub baselines: &'a [Baseline],
+    /// The model and GPU of the speed of light, or why there is none.
+    pub light: &'a Setup,
+    /// `--rerun-baseline`: the stored baseline's setup, run again with its
+    /// trials interleaved with this run's; its engine comes with `run`.
+    pub rerun: Option<(&'a RunConfig, Box<dyn Engine>)>,
+}
+
+/// A level's trials: this run's, and the re-run baseline's.
+#[derive(Default)]
+struct LevelTrials {
+    outcomes: Vec<TrialOutcome>,
+    baseline: Vec<TrialOutcome>,
+}
+
+impl<'a> Sweep<'a> {
+    pub fn new(
+        config: &'a RunConfig,
+        items: &'a [WorkItem],
+        warm_up: &'a [WorkItem],
+        baselines: &'a [Baseline],
+        light: &'a Setup,
+    ) -> Self {
+        Self {
+            config,
+            items,
+            warm_up,
+            baselines,
+            light,
+            rerun: None,
+        }
+    }
+
+    /// Runs every level on `engine` (and the fresh engines or processes the
+    /// trial isolation asks for), stopping after the level that was
+    /// interrupted, failed, or whose outputs failed; then shuts the last
+    /// engines down. `Err` when nothing could be measured (the warm-up
+    /// failed) or a trial could not start; the second result is the
+    /// shutdown's.
+    pub fn run(
+        &mut self,
+        engine: Box<dyn Engine>,
+        reporters: &mut Reporters,
+        stop: &AtomicBool,
+    ) -> (Result<SweepResult, Error>, Result<(), Error>) {
+        let mut arms = vec![Arm::new(self.config, engine)];
+        if let Some((config, engine)) = self.rerun.take() {
+            arms.push(Arm::new(config, engine));
+        }
+        let swept = self.levels(&mut arms, reporters, stop);
+        let shutdowns: Vec<Result<(), Error>> = arms.iter_mut().map(Arm::close_engine).collect();
+        (swept, shutdowns.into_iter().collect())
+    }
+
+    fn levels(
+        &self,
+        arms: &mut [Arm<'_>],
+        reporters: &mut Reporters,
+        stop: &AtomicBool,
+    ) -> Result<SweepResult, Error> {
+        if !self.warm_up.is_empty() {
+            reporters.warm_up_started(self.warm_up.len());
+        }
+        for arm in arms.iter_mut() {
+            arm.warm_up_here(self.warm_up, stop)?;
+        }
+        let levels = &self.config.concurrency_levels;
+        let mut sweep = SweepResult::default();
+        for (index, &concurrency) in levels.iter().enumerate() {
+            let start = LevelStart {
+                index,
+                levels: levels.len(),
+                concurrency,
+                requests: self.items.len(),
+            };
+            reporters.level_started(&start);
+            let (trials, schedule) = self.run_level(arms, &start, reporters, stop)?;
+            let level = self.level_result(start, schedule, &trials);
+            reporters.level_done(&level);
+            let stopped = level.stop.is_some();
+            sweep.levels.push(level);
+            if stopped || reporters.failed() {
+                break;
+            }
+        }
+        sweep.output_failed = reporters.failed();
+        reporters.sweep_done(&sweep);
+        Ok(sweep)
+    }
+
+    /// In a trial worker (`--trial-isolation process`): warms `engine` up
+    /// and runs the one trial `worker` names, as the parent's sweep would.
+    pub fn worker_trial(
+        &self,
+        engine: Box<dyn Engine>,
+        worker: &TrialWorker,
+        progress: &mut dyn Progress,
+        stop: &AtomicBool,
+    ) -> (Result<TrialOutcome, Error>, Result<(), Error>) {
+        let mut arm = Arm::new(self.config, engine);
+        let outcome = self
+            .config
+            .concurrency_levels
+            .get(worker.level)
+            .copied()
+            .map(|c| {
+                arm.warm_up_here(self.warm_up, stop)?;
+                let schedule = self.schedule(c, worker.index);
+                arm.trial(
+                    (self.items, self.warm_up),
+                    worker.level,
+                    worker.index,
+                    &schedule,
+                    &mut Discard,
+                    progress,
+                    stop,
+                )
+            });
+        let outcome = outcome.unwrap_or_else(|| {
+            Err(Error::Usage(format!(
+                "trial worker: no level {}",
+                worker.level
+            )))
+        });
+        (outcome, arm.close_engine())
+    }
+
+    /// Trial `index` of a level at `concurrency`: a fresh schedule seed per
+    /// trial, the same requests.
+    fn schedule(&self, concurrency: Option<usize>, index: usize) -> Schedule {
+        let spec = ScheduleSpec {
+            rate: self.config.rate,
+            burstiness: self.config.burstiness,
+            max_concurrency: concurrency,
+        };
+        let seed = self.config.seed.wrapping_add(index as u64);
+        Schedule::build(&spec, self.items.len(), seed)
+    }
+
+    /// Runs `--trials` trials of one level (interleaved A B B A with the
+    /// re-run baseline's, when there is one), stopping early on an
+    /// interrupt or an engine failure.
+    fn run_level(
+        &self,
+        arms: &mut [Arm<'_>],
+        start: &LevelStart,
+        reporters: &mut Reporters,
+        stop: &AtomicBool,
+    ) -> Result<(LevelTrials, &'static str), Error> {
+        let trials = self.config.trials;
+        let order = match arms.len() {
+            1 => vec![false; trials],
+            _ => interleaved(trials),
+        };
+        let mut level = LevelTrials::default();
+        let mut schedule_kind = "";
+        for baseline in order {
+            let done = match baseline {
+                true => &mut level.baseline,
+                false => &mut level.outcomes,
+            };
+            let index = done.len();
+            let schedule = self.schedule(start.concurrency, index);
+            schedule_kind = schedule.kind();
+            reporters.trial_started(&TrialStart {
+                level: start.clone(),
+                index,
+                trials,
+                baseline,
+            })?;
+            let (records, progress) = reporters.live();
+            let mut discard = Discard;
+            let records: &mut dyn RecordSink = if baseline { &mut discard } else { records };
+            let arm = &mut arms[usize::from(baseline)];
+            let requests = (self.items, self.warm_up);
+            let outcome = arm.trial(
+                requests,
+                start.index,
+                index,
+                &schedule,
+                records,
+                progress,
+                stop,
+            );
+            reporters.trial_done();
+            let outcome = outcome?;
+            let stopped = outcome.interrupted || outcome.fatal_error.is_some();
+            done.push(outcome);
+            if stopped {
+                break;
+            }
+        }
+        if level.outcomes.is_empty() {
+            // Stopped in the baseline's first trial: the level has what it ran.
+            level.outcomes = std::mem::take(&mut level.baseline);
+        }
+        Ok((level, schedule_kind))
+    }
 
     /// Summary, samples, intervals, changes against the baseline, warnings
     /// and speed of light of a level's trials.
@@ -325,27 +413,35 @@ impl<'a> Sweep<'a> {
         &self,
         start: LevelStart,
         schedule: &'static str,
-        outcomes: &[TrialOutcome],
+        trials: &LevelTrials,
     ) -> LevelResult {
         let config = self.config;
+        let outcomes = &trials.outcomes;
         let records: Vec<&[RequestRecord]> =
             outcomes.iter().map(|t| t.records.as_slice()).collect();
         let percentiles = config.percentiles();
         let summary = LevelSummary::of_trials(&records, &percentiles, &config.slos);
-        let mut samples = LevelSamples::default();
-        for trial in &records {
-            samples.add_trial(trial);
-        }
+        let samples = samples_of(outcomes);
         let analysis = analysis::analyze(&samples, &config.statistics.bootstrap);
-        let baseline = self.baselines.get(start.index).map(|base| BaselineChanges {
-            name: config.baselines.against.clone().unwrap_or_default(),
-            changes: change::between(
-                &base.samples,
-                &samples,
-                &Metric::ALL,
-                &config.statistics,
-                &base.calibrated,
-            ),
+        let name = config.baselines.against.clone().unwrap_or_default();
+        let baseline = self.baselines.get(start.index).map(|base| {
+            let (base_samples, name) = match trials.baseline.is_empty() {
+                true => (base.samples.clone(), name),
+                false => (
+                    samples_of(&trials.baseline),
+                    format!("{name} (re-run, interleaved)"),
+                ),
+            };
+            BaselineChanges {
+                name,
+                changes: change::between(
+                    &base_samples,
+                    &samples,
+                    &Metric::ALL,
+                    &config.statistics,
+                    &base.calibrated,
+                ),
+            }
         });
         let last = outcomes.last().expect("a level runs at least one trial");
         let stop = match (&last.fatal_error, last.interrupted) {
@@ -404,6 +500,15 @@ impl<'a> Sweep<'a> {
             Setup::Skipped(why) => SpeedOfLight::Skipped(why.clone()),
         }
     }
+}
+
+/// The samples of a level's trials.
+fn samples_of(outcomes: &[TrialOutcome]) -> LevelSamples {
+    let mut samples = LevelSamples::default();
+    for trial in outcomes {
+        samples.add_trial(&trial.records);
+    }
+    samples
 }
 
 #[cfg(test)]
@@ -571,5 +676,25 @@ mod tests {
         let (result, kept) = sweep(&["--num-warmups", "2"], true);
         assert!(matches!(result, Err(Error::Interrupted)));
         assert_eq!(kept.hooks, ["warm-up 2"]);
+    }
+}
+
+#[cfg(test)]
+mod interleaving {
+    use super::interleaved;
+
+    /// A B B A A B B A: each side gets as many trials, and a drift that is
+    /// linear in the trial's position adds the same total to both sides over
+    /// every block of four.
+    #[test]
+    fn both_sides_take_turns_so_a_linear_drift_falls_on_both_alike() {
+        let order = interleaved(6);
+        let a: Vec<usize> = (0..12).filter(|&k| order[k]).collect();
+        let b: Vec<usize> = (0..12).filter(|&k| !order[k]).collect();
+        assert_eq!(a, [0, 3, 4, 7, 8, 11]);
+        assert_eq!(b, [1, 2, 5, 6, 9, 10]);
+        assert_eq!(a.iter().sum::<usize>(), b.iter().sum::<usize>());
+        assert_eq!(interleaved(1), [true, false]);
+        assert!(interleaved(0).is_empty());
     }
 }

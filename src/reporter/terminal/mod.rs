@@ -111,7 +111,12 @@ impl<O: Write, E: Write> Reporter for Terminal<O, E> {
 
     fn trial_started(&mut self, trial: &TrialStart) -> Result<(), Error> {
         if trial.trials > 1 {
-            self.note(&format!("  trial {}/{}", trial.index + 1, trial.trials));
+            let of = if trial.baseline {
+                " of the baseline"
+            } else {
+                ""
+            };
+            self.note(&format!("  trial {}/{}{of}", trial.index + 1, trial.trials));
         }
         Ok(())
     }
@@ -209,6 +214,7 @@ mod tests {
                 level: start.clone(),
                 index,
                 trials,
+                baseline: false,
             };
             terminal.trial_started(&trial).unwrap();
         }

@@ -37,6 +37,9 @@ MODES="${MODES:-none engine process}"
 declare -A PAIRS=([none]="${PAIRS_NONE:-20}" [engine]="${PAIRS_ENGINE:-20}" [process]="${PAIRS_PROCESS:-12}")
 declare -A PLANTED=([none]="${PLANTED_NONE:-3}" [engine]="${PLANTED_ENGINE:-3}" [process]="${PLANTED_PROCESS:-1}")
 SLOW_BIND="${SLOW_BIND:-0}"
+INTERLEAVED="${INTERLEAVED:-6}"
+# CALIBRATE=0 reuses the calibrations of an earlier run into the same OUT.
+CALIBRATE="${CALIBRATE:-1}"
 export VLLM_CPU_KVCACHE_SPACE="${VLLM_CPU_KVCACHE_SPACE:-1}"
 export PYO3_PYTHON="$VENV/bin/python" VIRTUAL_ENV="$VENV"
 
@@ -89,6 +92,7 @@ judge() {
 }
 
 for mode in $MODES; do
+    [ "$CALIBRATE" = 1 ] || break
     mkdir -p "$OUT/$mode/logs"
     echo "$(date +%T) $mode calibrate-noise"
     "$BIN" calibrate-noise "${COMMON[@]}" --result-dir "$OUT/$mode" --trial-isolation "$mode" \
@@ -99,7 +103,7 @@ rounds=0
 for mode in $MODES; do [ "${PAIRS[$mode]}" -gt "$rounds" ] && rounds=${PAIRS[$mode]}; done
 for i in $(seq 0 "$rounds"); do
     for mode in $MODES; do
-        [ "$i" -le "${PAIRS[$mode]}" ] || continue
+        [ "${PAIRS[$mode]}" -gt 0 ] && [ "$i" -le "${PAIRS[$mode]}" ] || continue
         side "$mode" "r$i" --save-baseline "r$i" --save-result --result-filename "r$i.json"
         [ "$i" -gt 0 ] && judge "$mode" aa "$i" "r$((i - 1))" "$OUT/$mode/r$i.json"
     done
@@ -111,9 +115,38 @@ for j in $(seq 1 "$planted"); do
     for mode in $MODES; do
         [ "$j" -le "${PLANTED[$mode]}" ] || continue
         side "$mode" "p$j" --save-baseline "p$j"
-        VLLM_CPU_OMP_THREADS_BIND="$SLOW_BIND" side "$mode" "p$j-slow" --save-result --result-filename "p$j-slow.json"
+        VLLM_CPU_OMP_THREADS_BIND="$SLOW_BIND" side "$mode" "p$j-slow" --baseline "p$j" --save-result --result-filename "p$j-slow.json"
         judge "$mode" planted "$j" "p$j" "$OUT/$mode/p$j-slow.json"
     done
 done
+
+# Interleaved pairs: one invocation runs both sides, `run --baseline ib
+# --rerun-baseline`, the stored baseline's setup re-run with its trials
+# interleaved A B B A with the new side's (trial isolation none), so that a
+# shift of the machine's load between invocations falls on both sides. Its
+# verdicts are those of the result's `baseline.changes` (the seven metrics
+# judged as one family, at the noise thresholds calibrated in none mode),
+# written where gate_summary.py reads checks.
+if [ "$INTERLEAVED" -gt 0 ]; then
+    side none ib --save-baseline ib
+    folder=$(find "$OUT/none/baselines" -mindepth 1 -maxdepth 1 -type d | head -1)
+    cp "$folder/cal/noise.json" "$folder/ib/noise.json"
+    mkdir -p "$OUT/checks/interleaved/aa/calibrated"
+    for i in $(seq 1 "$INTERLEAVED"); do
+        side none "ib$i" --baseline ib --rerun-baseline --save-result --result-filename "ib$i.json"
+        python3 - "$OUT/none/ib$i.json" "$OUT/checks/interleaved/aa/calibrated/$i" <<'PY'
+import json, sys
+result, out = sys.argv[1], sys.argv[2]
+checks = []
+for c in json.load(open(result))["baseline"]["changes"]:
+    if c["metric"] in ("ttft", "tpot", "itl", "e2el", "output_throughput"):
+        change = (c.get("change") or {}).get("mean", {}).get("point_estimate")
+        checks.append({"metric": c["metric"], "verdict": c["verdict"], "change": change,
+                       "noise_threshold_source": (c.get("noise_threshold") or {}).get("source", "")})
+json.dump({"checks": checks}, open(out + ".json", "w"))
+open(out + ".code", "w").write("1\n" if any(c["verdict"] == "regressed" for c in checks) else "0\n")
+PY
+    done
+fi
 
 python3 benches/gate_summary.py "$OUT" | tee "$OUT/summary.txt"

@@ -111,8 +111,11 @@ pub const GATE_TRIALS: usize = 6;
 /// quarter of itself.
 pub const CALIBRATION_TRIALS: usize = 10;
 /// Trial isolation for gating runs and calibrations when none is asked for:
-/// the cheapest whose A/A false-alarm rate met 5% on vLLM CPU
-/// (`benches/gate_vllm.sh`, README "The gate on a real engine").
+/// a fresh engine per trial, so that the engine's own warm state is sampled
+/// as it is between CI jobs, at an engine start per trial. On a shared
+/// machine the load between invocations outweighs what any isolation can
+/// sample; interleaving (`--rerun-baseline`) is the remedy there (README
+/// "The gate on a real engine", `benches/gate_vllm.sh`).
 pub const GATE_ISOLATION: TrialIsolation = TrialIsolation::Engine;
 
 /// Where results go.

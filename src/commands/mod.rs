@@ -5,6 +5,7 @@
 
 pub mod check;
 pub mod compare;
+pub mod dry_run;
 pub mod env;
 pub mod plot;
 pub mod report;

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::analysis::speed_of_light::level::Setup;
 use crate::baseline::store;
 use crate::config::RunConfig;
-use crate::engine::{self, EngineInfo};
+use crate::engine::{self, Engine, EngineInfo};
 use crate::env::Environment;
 use crate::error::{usage, Error};
 use crate::metrics::LevelSamples;
@@ -23,24 +23,25 @@ use crate::reporter::terminal::{BlockOptions, Terminal};
 use crate::reporter::{Reporter, Reporters};
 use crate::results::names::FileNames;
 use crate::sweep::{Stop, Sweep};
-use crate::workload;
+use crate::workload::{self, Workload};
 
 /// Warm-up prompts come from another seed so they cannot prime a prefix cache.
 const WARMUP_SEED_SALT: u64 = 0x5741_524d_5550;
 
 pub fn run(config: &RunConfig) -> Result<(), Error> {
+    if config.dry_run {
+        return super::dry_run::run(config);
+    }
     let stop = stop_on_ctrl_c();
     check_result_dir(config)?;
-    let items = workload::build(&config.workload, config.num_prompts, config.seed)?;
-    let warm_up = match config.num_warmups {
-        0 => Vec::new(),
-        n => workload::build(&config.workload, n, config.seed ^ WARMUP_SEED_SALT)?,
-    };
+    let (items, warm_up) = workloads(config)?;
     let baselines = load_baselines(config)?;
     let mut engine = engine::open(&config.engine, &config.engine_options)?;
     let info = engine.describe();
-    for requests in [&items, &warm_up] {
-        workload::check_limits(requests, info.max_model_len, info.vocab_size)?;
+    let ready = prepare(engine.as_mut(), &items, &warm_up);
+    if let Err(e) = ready {
+        let _ = engine.shutdown();
+        return Err(e);
     }
     let environment = Environment::detect(config.engine_options.python.as_deref());
     let light = speed_of_light(config, &environment, &info);
@@ -67,6 +68,35 @@ pub fn run(config: &RunConfig) -> Result<(), Error> {
         eprintln!("warning: {other}");
     }
     Err(first)
+}
+
+/// The measured workload and the warm-up's (from another seed, so that it
+/// cannot prime a prefix cache).
+pub(super) fn workloads(config: &RunConfig) -> Result<(Workload, Workload), Error> {
+    let items = workload::build(&config.workload, config.num_prompts, config.seed)?;
+    let warm_up = match config.num_warmups {
+        0 => Workload::default(),
+        n => workload::build(&config.workload, n, config.seed ^ WARMUP_SEED_SALT)?,
+    };
+    Ok((items, warm_up))
+}
+
+/// Checks the workloads against the engine's limits, and asks for the
+/// engine's answers when conversations carry them: an engine that cannot
+/// hand them over is refused here, before anything runs.
+fn prepare(engine: &mut dyn Engine, items: &Workload, warm_up: &Workload) -> Result<(), Error> {
+    let info = engine.describe();
+    for requests in [items, warm_up] {
+        requests.check_limits(info.max_model_len, info.vocab_size)?;
+    }
+    if items.needs_answer_ids() || warm_up.needs_answer_ids() {
+        engine.hand_over_answers().map_err(|e| {
+            usage(format!(
+                "{e}: its conversations need --conversation-answers fixed"
+            ))
+        })?;
+    }
+    Ok(())
 }
 
 /// The outputs `config` asks for, in the order they are told of each level.

@@ -193,6 +193,7 @@ pub fn level(index: usize, concurrency: Option<usize>, scale: f64) -> LevelResul
             "p99 rests on 8 completed requests (fewer than 100): it is little more than the slowest request".into(),
         ],
         speed_of_light: SpeedOfLight::Skipped("no model config.json (pass --model DIR holding one)".into()),
+        traffic: Default::default(),
     }
 }
 

@@ -1,18 +1,28 @@
 //! Workloads: the requests of a run, as token ids.
 //!
 //! Every source is seeded, so the same flags give the same token ids for every
-//! engine and engines are compared on identical work.
+//! engine and engines are compared on identical work. Conversations are the
+//! exception where they carry the engine's real answers into the next round
+//! (see [`conversation`]): only the parts generated here are the same.
 
+pub mod conversation;
 pub mod prompts_file;
 pub mod random;
+pub mod reuse;
 pub mod shared_prefix;
 pub mod sharegpt;
 pub mod tokenizer;
+pub mod trace;
 
+use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+
+pub use conversation::{AnswerMode, ConversationSpec, Questions, ThinkTime};
+pub use trace::TraceSpec;
 
 /// One request of the workload, before it is scheduled.
 #[derive(Clone, Debug, PartialEq)]
@@ -32,6 +42,160 @@ impl WorkItem {
     pub fn input_len(&self) -> u32 {
         self.prompt_token_ids.len() as u32
     }
+}
+
+/// A request's place in a conversation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Turn {
+    /// The session (one user's conversation), numbered from 0 in start order.
+    pub user: u32,
+    /// 0 for the first round.
+    pub round: u32,
+    /// How long the user waits after the previous round's answer before
+    /// asking this one (zero for round 0).
+    pub think_time: Duration,
+    /// `--conversation-answers fixed`: the ids that stand for this round's
+    /// answer in the next round's history, instead of what the engine generated.
+    pub fixed_answer: Option<Arc<[u32]>>,
+}
+
+/// The requests of a run and how they group into sessions.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Workload {
+    /// Every request, numbered by position. A session's rounds are
+    /// consecutive; a later round holds only its new tokens (the question),
+    /// and the driver puts the session's history (every earlier prompt and
+    /// answer) in front of them.
+    pub items: Vec<WorkItem>,
+    /// Per request, its place in a conversation; empty when every request
+    /// stands alone (a session of one round).
+    pub turns: Vec<Turn>,
+    /// Arrival offsets the workload fixes itself (a trace), one per request.
+    pub arrivals: Option<Vec<Duration>>,
+    /// Per request, the prompt tokens an ideal prefix cache (one that never
+    /// evicts) would already hold from earlier requests, as far as known
+    /// before the run. A conversation's history is added by the driver.
+    pub reused_prefix: Vec<u32>,
+}
+
+impl Workload {
+    /// Stand-alone requests, with the prefix reuse `reused_prefix` (one per item).
+    pub fn single_shot(items: Vec<WorkItem>, reused_prefix: Vec<u32>) -> Self {
+        debug_assert_eq!(items.len(), reused_prefix.len());
+        Self {
+            items,
+            reused_prefix,
+            ..Self::default()
+        }
+    }
+
+    /// Stand-alone requests whose prefix reuse is worked out from the prompts.
+    pub fn of_prompts(items: Vec<WorkItem>) -> Self {
+        let reused = reuse::shared_with_earlier(&items);
+        Self::single_shot(items, reused)
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Each session's requests, in start order.
+    pub fn sessions(&self) -> Vec<Range<usize>> {
+        session_ranges(&self.turns, self.items.len())
+    }
+
+    /// Conversations whose later rounds carry the engine's own answers: the
+    /// engine must hand over its generated token ids.
+    pub fn needs_answer_ids(&self) -> bool {
+        self.turns
+            .windows(2)
+            .any(|w| w[1].round > 0 && w[0].fixed_answer.is_none())
+    }
+
+    /// Every request's prompt length and reused prefix as planned: exact for
+    /// single-shot workloads and fixed answers; with real answers, each is
+    /// taken to use its whole output budget (ignore-EOS runs do).
+    pub fn planned(&self) -> Vec<PlannedRequest> {
+        let mut history = 0u64;
+        self.items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| {
+                let turn = self.turns.get(i);
+                if turn.is_none_or(|t| t.round == 0) {
+                    history = 0;
+                }
+                let input = history + u64::from(item.input_len());
+                let reused = history.max(u64::from(self.reused_prefix[i]));
+                let answer = turn
+                    .and_then(|t| t.fixed_answer.as_ref())
+                    .map_or(item.max_output_tokens as usize, |a| a.len());
+                history = input + answer as u64;
+                PlannedRequest {
+                    input_tokens: input,
+                    output_tokens: u64::from(item.max_output_tokens),
+                    reused_prefix: reused,
+                }
+            })
+            .collect()
+    }
+
+    /// Checks the planned requests against what the engine accepts, naming
+    /// the first offender: a conversation's last round is its longest.
+    pub fn check_limits(
+        &self,
+        max_model_len: Option<u32>,
+        vocab_size: Option<u32>,
+    ) -> Result<(), WorkloadError> {
+        if self.turns.is_empty() {
+            return check_limits(&self.items, max_model_len, vocab_size);
+        }
+        check_limits(&self.items, None, vocab_size)?;
+        let Some(limit) = max_model_len else {
+            return Ok(());
+        };
+        for (planned, turn) in self.planned().iter().zip(&self.turns) {
+            let total = planned.input_tokens + planned.output_tokens;
+            if total > u64::from(limit) {
+                return Err(WorkloadError(format!(
+                    "user {} round {}: its history and question ({} tokens) + output {}                      tokens exceed the model's limit of {limit} (fewer --conversation-rounds                      or shorter prompts)",
+                    turn.user,
+                    turn.round + 1,
+                    planned.input_tokens,
+                    planned.output_tokens
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Each session's requests, in start order: a conversation's rounds
+/// (`turns`, one per request), else `count` requests of one round each.
+pub fn session_ranges(turns: &[Turn], count: usize) -> Vec<Range<usize>> {
+    if turns.is_empty() {
+        return (0..count).map(|i| i..i + 1).collect();
+    }
+    let mut sessions: Vec<Range<usize>> = Vec::new();
+    for (i, turn) in turns.iter().enumerate() {
+        match sessions.last_mut() {
+            Some(last) if turn.round > 0 => last.end = i + 1,
+            _ => sessions.push(i..i + 1),
+        }
+    }
+    sessions
+}
+
+/// One request as planned before the run (see [`Workload::planned`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PlannedRequest {
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub reused_prefix: u64,
 }
 
 /// Why a workload could not be built: always a problem with the user's input.
@@ -56,28 +220,63 @@ pub enum WorkloadSpec {
         output_len: Option<u32>,
     },
     SharedPrefix(shared_prefix::SharedPrefixSpec),
+    /// Multi-round conversations: `count` sessions of several rounds.
+    Conversation(ConversationSpec),
+    /// A Mooncake-format trace, replayed at its timestamps.
+    Trace(TraceSpec),
 }
 
-/// Builds `count` requests for the spec. `seed` fixes sampling and token ids.
-pub fn build(spec: &WorkloadSpec, count: usize, seed: u64) -> Result<Vec<WorkItem>, WorkloadError> {
-    let items = match spec {
-        WorkloadSpec::Random(random) => random::generate(random, count, seed),
+impl WorkloadSpec {
+    /// What `count` (`--num-prompts`) counts: sessions for conversations,
+    /// requests otherwise.
+    pub fn counts_sessions(&self) -> bool {
+        matches!(self, WorkloadSpec::Conversation(_))
+    }
+}
+
+/// Builds the workload for the spec: `count` requests, or `count` sessions
+/// of a conversation. `seed` fixes sampling and token ids.
+pub fn build(spec: &WorkloadSpec, count: usize, seed: u64) -> Result<Workload, WorkloadError> {
+    let workload = match spec {
+        WorkloadSpec::Random(random) => {
+            let items = random::generate(random, count, seed);
+            let reused = (0..items.len())
+                .map(|i| if i == 0 { 0 } else { random.prefix_len })
+                .collect();
+            Workload::single_shot(items, reused)
+        }
         WorkloadSpec::PromptsFile {
             path,
             tokenizer,
             default_output_len,
-        } => prompts_file::load(path, tokenizer.as_deref(), *default_output_len, count)?,
+        } => Workload::of_prompts(prompts_file::load(
+            path,
+            tokenizer.as_deref(),
+            *default_output_len,
+            count,
+        )?),
         WorkloadSpec::ShareGpt {
             path,
             tokenizer,
             output_len,
-        } => sharegpt::load(path, tokenizer, *output_len, count, seed)?,
-        WorkloadSpec::SharedPrefix(shared) => shared_prefix::generate(shared, count, seed),
+        } => Workload::of_prompts(sharegpt::load(path, tokenizer, *output_len, count, seed)?),
+        WorkloadSpec::SharedPrefix(shared) => {
+            let items = shared_prefix::generate(shared, count, seed);
+            let reused = (0..items.len())
+                .map(|i| match i < shared.num_users as usize {
+                    true => 0,
+                    false => shared.context_len,
+                })
+                .collect();
+            Workload::single_shot(items, reused)
+        }
+        WorkloadSpec::Conversation(conversation) => conversation::build(conversation, count, seed)?,
+        WorkloadSpec::Trace(trace) => trace::load(trace, count, seed)?,
     };
-    if items.is_empty() {
+    if workload.items.is_empty() {
         return Err(WorkloadError("the workload has no requests".into()));
     }
-    Ok(items)
+    Ok(workload)
 }
 
 /// Checks the workload against what the engine accepts, naming the first offender.

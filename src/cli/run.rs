@@ -281,7 +281,8 @@ impl RunArgs {
         if matches!(workload, WorkloadSpec::Trace(_)) {
             check(
                 !timed,
-                "--dataset-name trace replays the trace's timestamps: leave out --request-rate                  and the ramp-up (--trace-time-scale speeds it up or down)",
+                "--dataset-name trace replays the trace's timestamps: leave out --request-rate \
+                     and the ramp-up (--trace-time-scale speeds it up or down)",
             )?;
         }
         Ok(RunConfig {

@@ -308,7 +308,7 @@ impl<'a> Trial<'a> {
             }
             let timeout = self.time_to_next_start().min(MAX_POLL);
             if self.in_flight == 0 {
-                std::thread::sleep(timeout); // nothing to poll until the next start
+                wait(timeout); // nothing to poll until the next start
                 continue;
             }
             let polled = engine.poll(timeout, &mut events);
@@ -436,7 +436,8 @@ impl<'a> Trial<'a> {
             (None, Some(real)) => real,
             (None, None) => {
                 return Err(format!(
-                    "round {} of user {} not sent: the engine handed over no token ids for the                      answer before it",
+                    "round {} of user {} not sent: the engine handed over no token ids for the \
+                     answer before it",
                     turn.round + 1,
                     turn.user
                 ))
@@ -624,6 +625,21 @@ impl<'a> Trial<'a> {
             let _ = engine.cancel(self.options.id_base + index as RequestId);
             self.close(index, t_ns, Outcome::Cancelled, None);
         }
+    }
+}
+
+/// Sleeps `timeout` to within a few microseconds: the OS sleep overshoots by
+/// tens of microseconds, and by milliseconds on a busy machine, so the last
+/// millisecond spins. Open-loop arrivals (traces, rates, think times) start
+/// on time this way, at the cost of at most 1 ms of a core per wait.
+fn wait(timeout: Duration) {
+    const SPIN: Duration = Duration::from_millis(1);
+    let deadline = Instant::now() + timeout;
+    if timeout > SPIN {
+        std::thread::sleep(timeout - SPIN);
+    }
+    while Instant::now() < deadline {
+        std::hint::spin_loop();
     }
 }
 

@@ -162,7 +162,9 @@ impl Workload {
             let total = planned.input_tokens + planned.output_tokens;
             if total > u64::from(limit) {
                 return Err(WorkloadError(format!(
-                    "user {} round {}: its history and question ({} tokens) + output {}                      tokens exceed the model's limit of {limit} (fewer --conversation-rounds                      or shorter prompts)",
+                    "user {} round {}: its history and question ({} tokens) + output {} \
+                     tokens exceed the model's limit of {limit} (fewer --conversation-rounds \
+                     or shorter prompts)",
                     turn.user,
                     turn.round + 1,
                     planned.input_tokens,

@@ -20,7 +20,7 @@
 //! `time_scale` (`--trace-time-scale 0.5` replays twice as fast). Rows keep
 //! file order; `--num-prompts` replays the first N of them.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -138,7 +138,9 @@ pub fn load(spec: &TraceSpec, count: usize, seed: u64) -> Result<Workload, Workl
     let rows = &rows[..count.min(rows.len())];
     let first = rows[0].timestamp_ms;
     let mut blocks = Blocks::new(spec, seed);
-    let mut seen: HashSet<u64> = HashSet::new();
+    // How many leading tokens of each hash id's block earlier rows held: a
+    // partial last block is cached only as far as it went.
+    let mut seen: HashMap<u64, usize> = HashMap::new();
     let mut workload = Workload {
         arrivals: Some(Vec::with_capacity(rows.len())),
         ..Workload::default()
@@ -146,21 +148,24 @@ pub fn load(spec: &TraceSpec, count: usize, seed: u64) -> Result<Workload, Workl
     for row in rows {
         let mut ids = Vec::with_capacity(row.input_length as usize);
         let mut left = row.input_length as usize;
+        let (mut reused, mut reusing) = (0, true);
         for &hash in &row.hash_ids {
             let block = blocks.get(hash);
             let take = left.min(block.len());
             ids.extend_from_slice(&block[..take]);
             left -= take;
+            let held = seen.entry(hash).or_insert(0);
+            if reusing {
+                reused += take.min(*held);
+                reusing = *held >= take;
+            }
+            *held = (*held).max(take);
         }
-        let leading_seen = row.hash_ids.iter().take_while(|h| seen.contains(h)).count();
-        let reused = (leading_seen as u64 * u64::from(spec.block_size))
-            .min(u64::from(row.input_length)) as u32;
-        seen.extend(row.hash_ids.iter().copied());
         let offset_ms = (row.timestamp_ms - first) * spec.time_scale;
         let arrivals = workload.arrivals.as_mut().expect("set above");
         arrivals.push(Duration::from_secs_f64(offset_ms / 1e3));
         workload.items.push(WorkItem::new(ids, row.output_length));
-        workload.reused_prefix.push(reused);
+        workload.reused_prefix.push(reused as u32);
     }
     Ok(workload)
 }
@@ -257,6 +262,23 @@ mod tests {
             w.items,
             load(&spec(f.path(), 4, 1.0), 100, 8).unwrap().items
         );
+    }
+
+    /// Reuse counts the leading tokens earlier rows held: a block first seen
+    /// as a partial last block is held only as far as it went.
+    #[test]
+    fn reuse_counts_the_tokens_of_leading_blocks_seen_before() {
+        let f = file(
+            "\
+{\"timestamp\": 0, \"input_length\": 6, \"output_length\": 1, \"hash_ids\": [0, 1]}
+{\"timestamp\": 1, \"input_length\": 8, \"output_length\": 1, \"hash_ids\": [0, 1]}
+{\"timestamp\": 2, \"input_length\": 12, \"output_length\": 1, \"hash_ids\": [0, 1, 5]}
+{\"timestamp\": 3, \"input_length\": 12, \"output_length\": 1, \"hash_ids\": [3, 1, 5]}
+",
+        );
+        let w = load(&spec(f.path(), 4, 1.0), 100, 7).unwrap();
+        // Row 2 holds 2 of block 1's 4 tokens; row 3 all of them, not block 5.
+        assert_eq!(w.reused_prefix, [0, 6, 8, 0]);
     }
 
     #[test]

@@ -8,7 +8,7 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{enginebench, files_ending, read_json, stderr, stdout};
+use common::{assert_one_line_usage_error, enginebench, files_ending, read_json, stderr, stdout};
 use enginebench::records::{read_jsonl, Outcome};
 
 /// A fast sim: 200 us a step, 1 us a prompt token.
@@ -351,19 +351,7 @@ fn a_dry_run_shows_a_ramps_profile() {
 fn assert_usage_error(extra: &[&str], expected: &str) {
     let mut args: Vec<&str> = SIM.to_vec();
     args.extend_from_slice(extra);
-    let output = enginebench(&args);
-    let err = stderr(&output);
-    assert_eq!(output.status.code(), Some(2), "{extra:?}: stderr was {err}");
-    assert!(!err.contains("panicked"), "{extra:?} panicked: {err}");
-    assert_eq!(
-        err.trim_end().lines().count(),
-        1,
-        "{extra:?}: not one line: {err}"
-    );
-    assert!(
-        err.contains(expected),
-        "{extra:?}: expected '{expected}' in: {err}"
-    );
+    assert_one_line_usage_error(&args, expected);
 }
 
 #[test]
@@ -384,6 +372,11 @@ fn bad_traffic_flags_are_one_line_usage_errors() {
             "--conversation-question-len must be at least 1",
         ),
         (&["--think-time-ms", "soon"], "--think-time-ms 'soon'"),
+        (&["--conversation-answers", "maybe"], "maybe"),
+        (
+            &["--conversation-qps=-1", "--max-concurrency", "2"],
+            "--conversation-qps must be a positive number",
+        ),
         (&["--think-time-ms=-5"], "--think-time-ms '-5'"),
         (&["--think-time-ms", "uniform:9:3"], "LO must not exceed HI"),
         (

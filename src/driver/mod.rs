@@ -447,7 +447,12 @@ impl<'a> Trial<'a> {
             Vec::with_capacity(earlier.len() + answer.len() + item.prompt_token_ids.len());
         ids.extend_from_slice(&earlier);
         ids.extend_from_slice(answer);
-        let history = ids.len() as u32;
+        // An ideal cache holds what the engine computed: the previous prompt
+        // and its own answer, not a fixed one that stands in for it.
+        let history = match previous.fixed_answer {
+            Some(_) => earlier.len() as u32,
+            None => ids.len() as u32,
+        };
         ids.extend_from_slice(&item.prompt_token_ids);
         let prompt: Arc<[u32]> = ids.into();
         state.prompt = Some(prompt.clone());
@@ -835,6 +840,8 @@ mod tests {
         let outcome = converse(&mut engine, &w, 1);
         let prompt = |id: RequestId| &engine.prompts.iter().find(|p| p.0 == id).unwrap().1;
         assert_eq!(prompt(1), &[0, 0, 7, 7, 101]);
+        // Reused: the previous prompt, not the fixed answer the engine never computed.
+        assert_eq!(outcome.records[1].reused_prefix_tokens, Some(2));
         let order: Vec<RequestId> = engine.prompts.iter().map(|p| p.0).collect();
         assert_eq!(order, [0, 1, 2, 3, 4, 5], "one user at a time");
         let r = &outcome.records;

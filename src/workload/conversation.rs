@@ -23,13 +23,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Exp};
 use serde::{Deserialize, Serialize};
 
-use super::prompts_file::read_input;
+use super::sharegpt;
 use super::tokenizer::TextTokenizer;
 use super::{Turn, WorkItem, Workload, WorkloadError};
 
@@ -255,20 +254,6 @@ pub fn build(
     Ok(workload)
 }
 
-#[derive(Deserialize)]
-struct Entry {
-    #[serde(default)]
-    conversations: Vec<Message>,
-}
-
-#[derive(Deserialize)]
-struct Message {
-    #[serde(default)]
-    from: String,
-    #[serde(default)]
-    value: String,
-}
-
 /// Up to `sessions` ShareGPT conversations of at most `max_rounds` rounds.
 fn sharegpt_conversations(
     path: &Path,
@@ -278,15 +263,7 @@ fn sharegpt_conversations(
     sessions: usize,
     seed: u64,
 ) -> Result<Vec<Vec<PlannedRound>>, WorkloadError> {
-    let text = read_input(path, "ShareGPT file")?;
-    let mut entries: Vec<Entry> = serde_json::from_str(&text).map_err(|e| {
-        WorkloadError(format!(
-            "ShareGPT file {} is not valid: {e}",
-            path.display()
-        ))
-    })?;
-    entries.retain(|e| e.conversations.len() >= 4);
-    entries.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+    let entries = sharegpt::read_shuffled(path, 4, seed)?;
     let tokenizer = TextTokenizer::load(tokenizer)?;
     let min_rounds = max_rounds.min(2) as usize;
     let mut conversations = Vec::new();
@@ -394,7 +371,9 @@ mod tests {
         // 35, then 35 + 7 + 5, then 47 + 7 + 5.
         assert_eq!(inputs, [35, 47, 59, 35, 47, 59]);
         let reused: Vec<u64> = planned.iter().map(|p| p.reused_prefix).collect();
-        assert_eq!(reused, [0, 42, 54, 10, 42, 54]);
+        // The previous prompt only: the engine's cache holds its own answer,
+        // not the fixed one.
+        assert_eq!(reused, [0, 35, 47, 10, 35, 47]);
         // The same questions as with real answers: only the answers differ.
         let real = build(&spec(AnswerMode::Real), 2, 1).unwrap();
         assert_eq!(real.items, w.items);

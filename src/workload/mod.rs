@@ -118,23 +118,25 @@ impl Workload {
 
     /// Every request's prompt length and reused prefix as planned: exact for
     /// single-shot workloads and fixed answers; with real answers, each is
-    /// taken to use its whole output budget (ignore-EOS runs do).
+    /// taken to use its whole output budget (ignore-EOS runs do). A fixed
+    /// answer is in the next prompt but not in an ideal cache, which holds
+    /// the engine's own answer.
     pub fn planned(&self) -> Vec<PlannedRequest> {
-        let mut history = 0u64;
+        let (mut history, mut cached) = (0u64, 0u64);
         self.items
             .iter()
             .enumerate()
             .map(|(i, item)| {
                 let turn = self.turns.get(i);
                 if turn.is_none_or(|t| t.round == 0) {
-                    history = 0;
+                    (history, cached) = (0, 0);
                 }
                 let input = history + u64::from(item.input_len());
-                let reused = history.max(u64::from(self.reused_prefix[i]));
-                let answer = turn
-                    .and_then(|t| t.fixed_answer.as_ref())
-                    .map_or(item.max_output_tokens as usize, |a| a.len());
+                let reused = cached.max(u64::from(self.reused_prefix[i]));
+                let fixed = turn.and_then(|t| t.fixed_answer.as_ref());
+                let answer = fixed.map_or(item.max_output_tokens as usize, |a| a.len());
                 history = input + answer as u64;
+                cached = if fixed.is_some() { input } else { history };
                 PlannedRequest {
                     input_tokens: input,
                     output_tokens: u64::from(item.max_output_tokens),

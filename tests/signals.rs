@@ -105,7 +105,10 @@ fn assert_interrupted_level(dir: &Path, stem: &str) {
     assert_eq!(of("cancelled"), cancelled, "{outcomes:?}");
     let duration = result["duration"].as_f64().unwrap();
     let worked = (last_work - first_scheduled) as f64 / 1e9;
-    assert!((duration - worked).abs() < 1e-3, "duration {duration} s, work ended after {worked} s");
+    assert!(
+        (duration - worked).abs() < 1e-3,
+        "duration {duration} s, work ended after {worked} s"
+    );
 }
 
 #[test]

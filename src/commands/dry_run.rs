@@ -26,6 +26,13 @@ const GIB: f64 = (1u64 << 30) as f64;
 const MIB: f64 = (1u64 << 20) as f64;
 
 pub fn run(config: &RunConfig) -> Result<(), Error> {
+    // Nothing is sent, but the workload is built: its memory is checked first.
+    crate::workload::check_memory(
+        &config.workload,
+        config.num_prompts,
+        config.num_warmups,
+        config.trials,
+    )?;
     let (items, warm_up) = workloads(config)?;
     let planned = items.planned();
     let mut out = String::from("Dry run: the workload and schedules are built; nothing is sent.\n");
@@ -35,7 +42,8 @@ pub fn run(config: &RunConfig) -> Result<(), Error> {
         schedule_figures(&mut out, config, &items, &schedule);
     }
     memory_figures(&mut out, config, &items, &planned);
-    print(&out)
+    print(&out);
+    Ok(())
 }
 
 fn workload_figures(

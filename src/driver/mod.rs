@@ -167,6 +167,13 @@ fn drive_plan(
 ) -> TrialOutcome {
     let mut run = Trial::new(plan, schedule, options, sink);
     let result = run.drive(engine, stop, progress);
+    // A terminal's Ctrl-C reaches the engine's worker processes too; an
+    // engine that fails because its workers stopped on the same signal is
+    // interrupted, not failed.
+    let result = match result {
+        Err(_) if stop.load(Ordering::SeqCst) => Ok(false),
+        other => other,
+    };
     let interrupted = matches!(result, Ok(false));
     let fatal_error = result.err();
     if interrupted || fatal_error.is_some() {
@@ -271,7 +278,7 @@ impl<'a> Trial<'a> {
             arrivals_ns: schedule
                 .arrivals
                 .iter()
-                .map(|a| a.as_nanos() as u64)
+                .map(|a| u64::try_from(a.as_nanos()).unwrap_or(u64::MAX))
                 .collect(),
             states: sessions.iter().map(|_| SessionState::default()).collect(),
             sessions,

@@ -14,6 +14,7 @@ pub mod engine;
 pub mod env;
 pub mod error;
 pub mod metrics;
+pub mod process;
 pub mod records;
 pub mod render;
 pub mod reporter;
@@ -30,9 +31,18 @@ use std::ffi::OsString;
 use config::Config;
 
 /// Runs the command line and returns the exit code: 0 success, 1 engine or
-/// I/O failure (or `check`'s regression), 2 usage error, 3 `check` had too
-/// few trials to judge, 130 interrupted.
+/// I/O failure (or a level that failed, or a regression), 2 usage error,
+/// 3 `check` had too few trials to judge, 128 + the signal's number when
+/// SIGINT, SIGTERM or SIGHUP stopped a run. A closed or full stdout changes
+/// none of these.
 pub fn run_cli(args: impl IntoIterator<Item = OsString>) -> u8 {
+    process::console::init();
+    let code = run_command(args);
+    process::console::finish();
+    code
+}
+
+fn run_command(args: impl IntoIterator<Item = OsString>) -> u8 {
     let argv: Vec<OsString> = args.into_iter().collect();
     let command = match cli::parse(argv.iter().cloned()) {
         Ok(command) => command,
@@ -59,7 +69,7 @@ pub fn run_cli(args: impl IntoIterator<Item = OsString>) -> u8 {
     match result {
         Ok(()) => 0,
         Err(error) => {
-            eprintln!("error: {error}");
+            process::console::error(&error.to_string());
             error.exit_code()
         }
     }

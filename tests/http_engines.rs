@@ -94,11 +94,8 @@ fn assert_fails(engine: &str, address: SocketAddr, mode: &str, reason: &str, ext
     let output = run(engine, address, dir.path(), &args, &[]);
     let elapsed = started.elapsed();
     assert!(elapsed < FAILURE_LIMIT, "{engine} {mode}: took {elapsed:?}");
-    assert!(
-        output.status.success(),
-        "{engine} {mode}: {}",
-        stderr(&output)
-    );
+    // Every request failed: the run fails closed, naming the reasons.
+    assert_fails_closed(&output, &format!("{engine} {mode}"));
     let records = records(dir.path());
     assert_eq!(records.len(), 3, "{engine} {mode}");
     for record in &records {
@@ -188,6 +185,53 @@ fn max_failures_stops_the_run_and_keeps_the_records() {
     let records = records(dir.path());
     assert_eq!(records.len(), 3);
     assert!(records.iter().all(|r| r.outcome == Outcome::Failed));
+}
+
+/// A conversation over HTTP: the openai engine asks for vLLM's
+/// `return_token_ids`, hands the server's answer ids over, and each round's
+/// prompt grows by that answer and a question; every record says the answer
+/// came from the server's ids.
+#[test]
+fn a_conversation_over_openai_carries_the_servers_answer_ids() {
+    let address = server(3);
+    let dir = tempfile::tempdir().unwrap();
+    let output = run(
+        "openai",
+        address,
+        dir.path(),
+        &[
+            "--served-model-name",
+            "ok",
+            "--dataset-name",
+            "conversation",
+            "--num-prompts",
+            "3",
+            "--max-concurrency",
+            "2",
+            "--conversation-rounds",
+            "3",
+            "--conversation-context-len",
+            "20",
+            "--conversation-question-len",
+            "6",
+            "--conversation-answer-len",
+            "7",
+        ],
+        &[],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let mut records = records(dir.path());
+    records.sort_by_key(|r| r.index);
+    assert_eq!(records.len(), 9);
+    for (i, r) in records.iter().enumerate() {
+        let round = i as u32 % 3;
+        assert_eq!(r.outcome, Outcome::Completed, "{r:?}");
+        assert_eq!((r.user, r.round), (Some(i as u32 / 3), Some(round)));
+        assert_eq!(r.input_tokens, 26 + 13 * round, "{r:?}");
+        assert_eq!(r.output_tokens(), 7);
+        let stats = r.engine_stats.as_ref().expect("engine stats");
+        assert_eq!(stats["answer_ids"], "server", "{stats}");
+    }
 }
 
 /// Completed, with exactly `output_len` tokens in deliveries of `per_chunk`.
@@ -307,7 +351,7 @@ fn the_api_key_is_sent_and_never_written() {
     // Without the key the server refuses: the key is what makes it work below.
     let dir = tempfile::tempdir().unwrap();
     let output = run("openai", address, dir.path(), &args, &[]);
-    assert!(output.status.success(), "{}", stderr(&output));
+    assert_fails_closed(&output, "without the key");
     assert!(records(dir.path()).iter().all(|r| r
         .error
         .as_deref()
@@ -359,7 +403,7 @@ fn bad_http_settings_are_usage_errors() {
         (
             "openai",
             &["--model", "m", "--idle-timeout", "0"][..],
-            "--idle-timeout must be a positive number of seconds",
+            "--idle-timeout '0': expected a number in (0, 1000000]",
         ),
         (
             "openai",
@@ -385,7 +429,7 @@ fn bad_http_settings_are_usage_errors() {
         (
             "openai",
             &["--model", "m", "--max-failures", "0"][..],
-            "--max-failures must be at least 1",
+            "--max-failures '0': expected an integer in 1..=",
         ),
     ] {
         let output = run(engine, address, dir.path(), args, &[]);
@@ -674,10 +718,20 @@ fn hostile_servers_end_each_request_with_a_named_reason_in_bounded_time_and_memo
     ];
     for &(engine, mode, streams, extra, reason) in cases {
         let dir = tempfile::tempdir().unwrap();
-        let run = hostile_run(engine, address, dir.path(), mode, streams, FAILING, extra);
+        // A mode that must end on a bound of size gets the longer timeouts, so
+        // that a loaded machine that reads slowly cannot end it on time first.
+        let timeouts = match reason.contains("idle for") || reason.contains("timeout") {
+            true => FAILING,
+            false => MIXED,
+        };
+        let run = hostile_run(engine, address, dir.path(), mode, streams, timeouts, extra);
         let what = format!("{engine} {mode} x{streams}");
         let err = stderr(&run.output);
-        assert!(run.output.status.success(), "{what}: {err}");
+        match mode {
+            // The control: a well-behaved server passes.
+            "ok" => assert!(run.output.status.success(), "{what}: {err}"),
+            _ => assert_fails_closed(&run.output, &what),
+        }
         assert!(!err.contains("panicked"), "{what}: {err}");
         assert!(run.wall < FAILURE_LIMIT, "{what}: took {:?}", run.wall);
         let ceiling = rss_ceiling_kib(u64::from(streams));
@@ -736,8 +790,8 @@ fn a_hostile_answer_leaves_the_other_requests_of_its_run_whole() {
             MIXED,
             &["--ignore-eos"],
         );
-        let err = stderr(&run.output);
-        assert!(run.output.status.success(), "{mode}: {err}");
+        // Two of four failed: more than --max-failure-ratio allows.
+        assert_fails_closed(&run.output, mode);
         let records = records(dir.path());
         assert_eq!(records.len(), 4, "{mode}");
         let (failed, completed): (Vec<_>, Vec<_>) =
@@ -997,4 +1051,18 @@ mod real_vllm {
         }
         assert!(!server.group_alive(), "vllm serve left processes behind");
     }
+}
+
+/// The run measured failures only (or too many): exit 1, and the last line
+/// on stderr says which level fails and why, with counts.
+fn assert_fails_closed(output: &std::process::Output, what: &str) {
+    let err = stderr(output);
+    assert_eq!(output.status.code(), Some(1), "{what}: {err}");
+    let last = err.trim_end().lines().last().unwrap_or_default();
+    assert!(last.starts_with("error: level 1/1"), "{what}: {err}");
+    assert!(last.contains(" fails: "), "{what}: {err}");
+    assert!(
+        last.contains("x '"),
+        "{what}: the reasons with counts: {err}"
+    );
 }

@@ -209,6 +209,7 @@ pub fn analyze(level: &LevelSamples, config: &BootstrapConfig) -> LevelAnalysis 
             .collect();
         handles
             .into_iter()
+            // A panic in a statistics thread is a bug: re-raise it here rather than report half a level.
             .map(|h| h.join().expect("statistics do not panic"))
             .collect()
     });

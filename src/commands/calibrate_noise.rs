@@ -4,7 +4,7 @@
 //! that benchmark with. The trials are isolated as the gate's are, so the
 //! spread they measure is the one the gate will see.
 
-use super::run::{check_writable, measure};
+use super::run::{check_writable, measure, on_signals};
 use crate::config::CalibrateConfig;
 use crate::error::Error;
 use crate::reporter::noise::NoiseCalibration;
@@ -15,22 +15,24 @@ use crate::reporter::{Reporter, Reporters};
 pub fn run(config: &CalibrateConfig) -> Result<(), Error> {
     let run = &config.run;
     check_writable(&run.output)?;
-    measure(run, &[], None, |info, _, date| {
-        let blocks = BlockOptions {
-            metrics: run.percentile_metrics.clone(),
-            percentiles: run.metric_percentiles.clone(),
-        };
-        let calibration = NoiseCalibration {
-            result_dir: run.output.result_dir.clone(),
-            baseline: config.baseline.clone(),
-            engine: info.clone(),
-            date: date.to_string(),
-            isolation: run.trial_isolation,
-        };
-        let all: Vec<Box<dyn Reporter>> = vec![
-            Box::new(Terminal::new(info.clone(), blocks, run.statistics)),
-            Box::new(calibration),
-        ];
-        Reporters::new(all).with_progress(ProgressDisplay::new(run.output.quiet))
+    on_signals(|stop| {
+        measure(run, &[], None, stop, |info, _, date, _| {
+            let blocks = BlockOptions {
+                metrics: run.percentile_metrics.clone(),
+                percentiles: run.metric_percentiles.clone(),
+            };
+            let calibration = NoiseCalibration {
+                result_dir: run.output.result_dir.clone(),
+                baseline: config.baseline.clone(),
+                engine: info.clone(),
+                date: date.to_string(),
+                isolation: run.trial_isolation,
+            };
+            let all: Vec<Box<dyn Reporter>> = vec![
+                Box::new(Terminal::new(info.clone(), blocks, run.statistics)),
+                Box::new(calibration),
+            ];
+            Reporters::new(all).with_progress(ProgressDisplay::new(run.output.quiet))
+        })
     })
 }

@@ -6,19 +6,10 @@
 pub mod calibrate_noise;
 pub mod check;
 pub mod compare;
+pub mod dry_run;
 pub mod env;
 pub mod plot;
 pub mod report;
 pub mod run;
 
-use std::io::Write;
-
-use crate::error::Error;
-
-/// Writes `text` to stdout: a closed stdout (`| head`) is an error, not a panic.
-pub(crate) fn print(text: &str) -> Result<(), Error> {
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .and_then(|()| out.flush())
-        .map_err(Error::Stdout)
-}
+pub(crate) use crate::process::console::print;

@@ -82,6 +82,11 @@ pub enum Event {
         id: RequestId,
         stats: serde_json::Value,
     },
+    /// Every token id a finished request generated, from engines asked for
+    /// them ([`Engine::hand_over_answers`]); sent no later than the poll that
+    /// delivers the request's last tokens. Conversations put them into the
+    /// next round's prompt.
+    Answer { id: RequestId, token_ids: Vec<u32> },
 }
 
 /// Engine failures are values. `Rejected` concerns one request, `Fatal` the run.
@@ -126,6 +131,16 @@ pub trait Engine {
     /// Forgets cached prefixes so that every concurrency level starts cold.
     fn reset_prefix_cache(&mut self) -> Result<(), EngineError> {
         Ok(())
+    }
+
+    /// From now on, hand over every finished request's generated token ids
+    /// as an [`Event::Answer`]. Conversations with real answers need them;
+    /// an engine that cannot give them says why (the default).
+    fn hand_over_answers(&mut self) -> Result<(), EngineConfigError> {
+        Err(EngineConfigError(format!(
+            "engine '{}' cannot hand over the token ids it generates",
+            self.describe().name
+        )))
     }
 
     fn shutdown(&mut self) -> Result<(), EngineError>;
@@ -224,8 +239,13 @@ fn unknown_engine(name: &str) -> EngineConfigError {
     ))
 }
 
-/// Opens the engine named on the command line.
+/// Opens the engine named on the command line. A key given twice in
+/// `--engine-arg` is warned about here, for every engine: the last value is
+/// used.
 pub fn open(name: &str, options: &EngineOptions) -> Result<Box<dyn Engine>, EngineConfigError> {
+    for warning in args::EngineArgs::new(name, &options.args).warnings() {
+        crate::process::console::warn(&warning);
+    }
     match name {
         sim::NAME => Ok(Box::new(sim::SimEngine::from_options(options)?)),
         #[cfg(feature = "vllm")]
@@ -241,5 +261,49 @@ pub fn open(name: &str, options: &EngineOptions) -> Result<Box<dyn Engine>, Engi
         #[cfg(feature = "http")]
         http::triton::NAME => Ok(Box::new(http::triton::open(options)?)),
         other => Err(unknown_engine(other)),
+    }
+}
+
+/// An open engine, shut down however its user ends: by
+/// [`OpenEngine::shutdown`] on the way out, or when dropped (an error, a
+/// panic unwinding) if that was not reached. Owned, so that a sweep can
+/// close it and open a fresh one per trial (`--trial-isolation`).
+pub struct OpenEngine {
+    engine: Box<dyn Engine>,
+    shut_down: bool,
+}
+
+impl OpenEngine {
+    /// Opens engine `name` with `options` ([`open`]).
+    pub fn open(name: &str, options: &EngineOptions) -> Result<Self, EngineConfigError> {
+        Ok(Self::new(open(name, options)?))
+    }
+
+    /// Takes `engine` over: it is shut down when this is dropped.
+    pub fn new(engine: Box<dyn Engine>) -> Self {
+        Self {
+            engine,
+            shut_down: false,
+        }
+    }
+
+    pub fn get(&mut self) -> &mut dyn Engine {
+        self.engine.as_mut()
+    }
+
+    /// Shuts the engine down, once: a second call does nothing.
+    pub fn shutdown(&mut self) -> Result<(), EngineError> {
+        if std::mem::replace(&mut self.shut_down, true) {
+            return Ok(());
+        }
+        self.engine.shutdown()
+    }
+}
+
+impl Drop for OpenEngine {
+    fn drop(&mut self) {
+        if let Err(e) = self.shutdown() {
+            crate::process::console::warn(&format!("engine shutdown failed: {e}"));
+        }
     }
 }

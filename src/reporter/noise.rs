@@ -87,8 +87,8 @@ impl Reporter for NoiseCalibration {
             level.trials,
             self.isolation.name(),
             table(&file)
-        ))?;
-        eprintln!("saved {}", path.display());
+        ));
+        crate::process::console::note(&format!("saved {}", path.display()));
         Ok(())
     }
 }

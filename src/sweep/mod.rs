@@ -11,7 +11,7 @@
 pub mod isolation;
 pub mod level;
 
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 pub use level::{
     BaselineChanges, LevelResult, LevelStart, SpeedOfLight, Stop, SweepResult, TrialStart,
@@ -21,14 +21,15 @@ use crate::analysis::speed_of_light::level::{self as light, Setup};
 use crate::analysis::{self, change, validity};
 use crate::config::RunConfig;
 use crate::driver::{self, DriveOptions, NoProgress, Progress, TrialOutcome};
-use crate::engine::{self, Engine, EngineOptions, RequestId};
+use crate::engine::{EngineOptions, OpenEngine, RequestId};
 use crate::error::Error;
-use crate::metrics::{LevelSamples, LevelSummary, Metric};
+use crate::metrics::traffic::{self, PrefixReuse, RateProfile, Traffic};
+use crate::metrics::{self, LevelSamples, LevelSummary, Metric};
 use crate::records::{Discard, RecordSink, RequestRecord};
 use crate::reporter::Reporters;
 use crate::schedule::{Schedule, ScheduleSpec};
 use crate::stats::noise::NoiseThreshold;
-use crate::workload::WorkItem;
+use crate::workload::{Workload, WorkloadSpec};
 use isolation::{TrialIsolation, TrialWorker};
 
 /// One level's baseline (`--baseline`): its samples, and the noise
@@ -52,9 +53,9 @@ pub fn interleaved(trials_a_side: usize) -> Vec<bool> {
 /// baseline's that `--rerun-baseline` runs again beside it.
 struct Arm<'a> {
     config: &'a RunConfig,
-    /// The engine of this process; `None` once trials run in processes of
-    /// their own.
-    engine: Option<Box<dyn Engine>>,
+    /// The engine of this process, shut down when dropped; `None` once
+    /// trials run in processes of their own.
+    engine: Option<OpenEngine>,
     /// Trials begun so far, over every level.
     begun: u64,
     /// The next request id: ids stay unique across the trials (and the
@@ -63,7 +64,7 @@ struct Arm<'a> {
 }
 
 impl<'a> Arm<'a> {
-    fn new(config: &'a RunConfig, engine: Box<dyn Engine>) -> Self {
+    fn new(config: &'a RunConfig, engine: OpenEngine) -> Self {
         Self {
             config,
             engine: Some(engine),
@@ -73,18 +74,21 @@ impl<'a> Arm<'a> {
     }
 
     /// Runs the warm-up requests at the first level's concurrency and
-    /// discards them.
+    /// discards them; `Ok(false)` when a stop signal cut it short.
     fn warm_up(
         &mut self,
-        engine: &mut dyn Engine,
-        warm_up: &[WorkItem],
+        engine: &mut OpenEngine,
+        warm_up: &Workload,
         stop: &AtomicBool,
-    ) -> Result<(), Error> {
+    ) -> Result<bool, Error> {
+        if stop.load(Ordering::SeqCst) {
+            return Ok(false);
+        }
         if warm_up.is_empty() {
-            return Ok(());
+            return Ok(true);
         }
         let first = self.config.concurrency_levels[0];
-        let schedule = Schedule::all_at_once(warm_up.len(), first);
+        let schedule = Schedule::all_at_once(warm_up.sessions().len(), first);
         let outcome = self.drive(
             engine,
             warm_up,
@@ -97,15 +101,16 @@ impl<'a> Arm<'a> {
             Some(message) => Err(Error::Engine(format!(
                 "engine failed during warm-up: {message}"
             ))),
-            None if outcome.interrupted => Err(Error::Interrupted),
-            None => Ok(()),
+            None => Ok(!outcome.interrupted),
         }
     }
 
-    /// Warms the engine of this process up.
-    fn warm_up_here(&mut self, warm_up: &[WorkItem], stop: &AtomicBool) -> Result<(), Error> {
+    /// Warms the engine of this process up; `Ok(false)` when a stop signal
+    /// cut it short.
+    fn warm_up_here(&mut self, warm_up: &Workload, stop: &AtomicBool) -> Result<bool, Error> {
+        // Cannot fail: an arm holds its engine until trials run in processes.
         let mut engine = self.engine.take().expect("an arm starts with an engine");
-        let warmed = self.warm_up(engine.as_mut(), warm_up, stop);
+        let warmed = self.warm_up(&mut engine, warm_up, stop);
         self.engine = Some(engine);
         warmed
     }
@@ -114,7 +119,7 @@ impl<'a> Arm<'a> {
     #[allow(clippy::too_many_arguments)]
     fn trial(
         &mut self,
-        requests: (&[WorkItem], &[WorkItem]),
+        requests: (&Workload, &Workload),
         level: usize,
         index: usize,
         schedule: &Schedule,
@@ -144,36 +149,51 @@ impl<'a> Arm<'a> {
             }
             TrialIsolation::Engine if fresh => {
                 self.close_engine()?;
-                let mut engine = self.open_engine(ordinal)?;
-                self.warm_up(engine.as_mut(), warm_up, stop)?;
+                let mut engine = self.open_engine(ordinal, requests)?;
+                // Stopped in the fresh engine's warm-up, the trial below
+                // sees the stop at once and ends interrupted.
+                let warmed = self.warm_up(&mut engine, warm_up, stop);
                 self.engine = Some(engine);
+                warmed?;
             }
             _ => {}
         }
+        // Cannot fail: an arm holds its engine until trials leave it.
         let mut engine = self
             .engine
             .take()
             .expect("an arm holds an engine until trials leave it");
-        let reset = engine.reset_prefix_cache();
+        let reset = engine.get().reset_prefix_cache();
         let outcome =
-            reset.map(|()| self.drive(engine.as_mut(), items, schedule, records, progress, stop));
+            reset.map(|()| self.drive(&mut engine, items, schedule, records, progress, stop));
         self.engine = Some(engine);
         outcome.map_err(|e| Error::Engine(e.to_string()))
     }
 
-    /// A fresh engine for the trial after `ordinal` others.
-    fn open_engine(&self, ordinal: u64) -> Result<Box<dyn Engine>, Error> {
+    /// A fresh engine for the trial after `ordinal` others, handing over
+    /// its answers when the conversations need them.
+    fn open_engine(
+        &self,
+        ordinal: u64,
+        (items, warm_up): (&Workload, &Workload),
+    ) -> Result<OpenEngine, Error> {
         let options = EngineOptions {
             first_trial: ordinal,
             ..self.config.engine_options.clone()
         };
-        Ok(engine::open(&self.config.engine, &options)?)
+        let mut engine = OpenEngine::open(&self.config.engine, &options)?;
+        if items.needs_answer_ids() || warm_up.needs_answer_ids() {
+            engine.get().hand_over_answers()?;
+        }
+        Ok(engine)
     }
 
     /// Shuts the engine of this process down, if one is open.
     fn close_engine(&mut self) -> Result<(), Error> {
         match self.engine.take() {
-            Some(mut engine) => engine.shutdown().map_err(|e| Error::Engine(e.to_string())),
+            Some(mut engine) => engine
+                .shutdown()
+                .map_err(|e| Error::Engine(format!("engine shutdown failed: {e}"))),
             None => Ok(()),
         }
     }
@@ -181,8 +201,8 @@ impl<'a> Arm<'a> {
     /// One trial of `items` on `schedule`.
     fn drive(
         &mut self,
-        engine: &mut dyn Engine,
-        items: &[WorkItem],
+        engine: &mut OpenEngine,
+        items: &Workload,
         schedule: &Schedule,
         records: &mut dyn RecordSink,
         progress: &mut dyn Progress,
@@ -195,7 +215,15 @@ impl<'a> Arm<'a> {
             max_failures: self.config.max_failures,
         };
         self.next_id += items.len() as RequestId;
-        driver::drive_with_progress(engine, items, schedule, &options, records, stop, progress)
+        driver::drive_workload(
+            engine.get(),
+            items,
+            schedule,
+            &options,
+            records,
+            stop,
+            progress,
+        )
     }
 }
 
@@ -203,17 +231,17 @@ impl<'a> Arm<'a> {
 pub struct Sweep<'a> {
     pub config: &'a RunConfig,
     /// The measured requests of every trial.
-    pub items: &'a [WorkItem],
-    /// `--num-warmups` requests, run once before the first level, and again
-    /// on every fresh engine.
-    pub warm_up: &'a [WorkItem],
+    pub items: &'a Workload,
+    /// `--num-warmups` requests (sessions), run once before the first level,
+    /// and again on every fresh engine.
+    pub warm_up: &'a Workload,
     /// `--baseline`: one level's baseline per level, in level order; empty without.
     pub baselines: &'a [Baseline],
     /// The model and GPU of the speed of light, or why there is none.
     pub light: &'a Setup,
     /// `--rerun-baseline`: the stored baseline's setup, run again with its
     /// trials interleaved with this run's; its engine comes with `run`.
-    pub rerun: Option<(&'a RunConfig, Box<dyn Engine>)>,
+    pub rerun: Option<(&'a RunConfig, OpenEngine)>,
 }
 
 /// A level's trials: this run's, and the re-run baseline's.
@@ -221,13 +249,15 @@ pub struct Sweep<'a> {
 struct LevelTrials {
     outcomes: Vec<TrialOutcome>,
     baseline: Vec<TrialOutcome>,
+    /// Trials that submitted well below their schedule's rate.
+    rate_warnings: Vec<String>,
 }
 
 impl<'a> Sweep<'a> {
     pub fn new(
         config: &'a RunConfig,
-        items: &'a [WorkItem],
-        warm_up: &'a [WorkItem],
+        items: &'a Workload,
+        warm_up: &'a Workload,
         baselines: &'a [Baseline],
         light: &'a Setup,
     ) -> Self {
@@ -243,13 +273,14 @@ impl<'a> Sweep<'a> {
 
     /// Runs every level on `engine` (and the fresh engines or processes the
     /// trial isolation asks for), stopping after the level that was
-    /// interrupted, failed, or whose outputs failed; then shuts the last
-    /// engines down. `Err` when nothing could be measured (the warm-up
-    /// failed) or a trial could not start; the second result is the
-    /// shutdown's.
+    /// interrupted, failed, or whose outputs failed; a stop signal between
+    /// levels starts no further one. Then shuts the last engines down.
+    /// `Err` when nothing could be measured (the warm-up failed) or a trial
+    /// could not start; an interrupted warm-up is an interrupted sweep of no
+    /// level. The second result is the shutdown's.
     pub fn run(
         &mut self,
-        engine: Box<dyn Engine>,
+        engine: OpenEngine,
         reporters: &mut Reporters,
         stop: &AtomicBool,
     ) -> (Result<SweepResult, Error>, Result<(), Error>) {
@@ -271,12 +302,18 @@ impl<'a> Sweep<'a> {
         if !self.warm_up.is_empty() {
             reporters.warm_up_started(self.warm_up.len());
         }
+        let mut sweep = SweepResult::default();
         for arm in arms.iter_mut() {
-            arm.warm_up_here(self.warm_up, stop)?;
+            if !arm.warm_up_here(self.warm_up, stop)? {
+                sweep.interrupted = true;
+                return Ok(sweep);
+            }
         }
         let levels = &self.config.concurrency_levels;
-        let mut sweep = SweepResult::default();
         for (index, &concurrency) in levels.iter().enumerate() {
+            if stop.load(Ordering::SeqCst) {
+                break;
+            }
             let start = LevelStart {
                 index,
                 levels: levels.len(),
@@ -285,7 +322,13 @@ impl<'a> Sweep<'a> {
             };
             reporters.level_started(&start);
             let (trials, schedule) = self.run_level(arms, &start, reporters, stop)?;
-            let level = self.level_result(start, schedule, &trials);
+            let mut level = self.level_result(start, schedule, &trials);
+            if trials.outcomes.len() < self.config.trials && level.stop.is_none() {
+                // A stop signal after a trial started no further one.
+                level.stop = Some(Stop::Interrupted);
+                level.failure = None;
+            }
+            level.warnings.extend(trials.rate_warnings);
             reporters.level_done(&level);
             let stopped = level.stop.is_some();
             sweep.levels.push(level);
@@ -294,6 +337,7 @@ impl<'a> Sweep<'a> {
             }
         }
         sweep.output_failed = reporters.failed();
+        sweep.interrupted = stop.load(Ordering::SeqCst);
         reporters.sweep_done(&sweep);
         Ok(sweep)
     }
@@ -302,7 +346,7 @@ impl<'a> Sweep<'a> {
     /// and runs the one trial `worker` names, as the parent's sweep would.
     pub fn worker_trial(
         &self,
-        engine: Box<dyn Engine>,
+        engine: OpenEngine,
         worker: &TrialWorker,
         progress: &mut dyn Progress,
         stop: &AtomicBool,
@@ -314,6 +358,8 @@ impl<'a> Sweep<'a> {
             .get(worker.level)
             .copied()
             .map(|c| {
+                // Stopped in the warm-up, the trial sees the stop at once
+                // and ends interrupted.
                 arm.warm_up_here(self.warm_up, stop)?;
                 let schedule = self.schedule(c, worker.index);
                 arm.trial(
@@ -338,18 +384,14 @@ impl<'a> Sweep<'a> {
     /// Trial `index` of a level at `concurrency`: a fresh schedule seed per
     /// trial, the same requests.
     fn schedule(&self, concurrency: Option<usize>, index: usize) -> Schedule {
-        let spec = ScheduleSpec {
-            rate: self.config.rate,
-            burstiness: self.config.burstiness,
-            max_concurrency: concurrency,
-        };
         let seed = self.config.seed.wrapping_add(index as u64);
-        Schedule::build(&spec, self.items.len(), seed)
+        schedule(self.config, self.items, concurrency, seed)
     }
 
     /// Runs `--trials` trials of one level (interleaved A B B A with the
     /// re-run baseline's, when there is one), stopping early on an
-    /// interrupt or an engine failure.
+    /// interrupt or an engine failure; a stop signal after a trial starts
+    /// no further one.
     fn run_level(
         &self,
         arms: &mut [Arm<'_>],
@@ -364,14 +406,17 @@ impl<'a> Sweep<'a> {
         };
         let mut level = LevelTrials::default();
         let mut schedule_kind = "";
-        for baseline in order {
+        for (k, baseline) in order.into_iter().enumerate() {
+            if k > 0 && stop.load(Ordering::SeqCst) {
+                break;
+            }
             let done = match baseline {
                 true => &mut level.baseline,
                 false => &mut level.outcomes,
             };
             let index = done.len();
             let schedule = self.schedule(start.concurrency, index);
-            schedule_kind = schedule.kind();
+            schedule_kind = schedule_label(self.config, &schedule);
             reporters.trial_started(&TrialStart {
                 level: start.clone(),
                 index,
@@ -392,8 +437,19 @@ impl<'a> Sweep<'a> {
                 progress,
                 stop,
             );
-            reporters.trial_done();
-            let outcome = outcome?;
+            let outcome = match outcome {
+                Ok(outcome) => outcome,
+                Err(e) => {
+                    reporters.trial_done(&[]);
+                    return Err(e);
+                }
+            };
+            reporters.trial_done(&outcome.records);
+            if !baseline {
+                level
+                    .rate_warnings
+                    .extend(rate_warning(&outcome, &schedule));
+            }
             let stopped = outcome.interrupted || outcome.fatal_error.is_some();
             done.push(outcome);
             if stopped {
@@ -423,6 +479,7 @@ impl<'a> Sweep<'a> {
         let summary = LevelSummary::of_trials(&records, &percentiles, &config.slos);
         let samples = samples_of(outcomes);
         let analysis = analysis::analyze(&samples, &config.statistics.bootstrap);
+        let traffic = self.traffic(&records);
         let name = config.baselines.against.clone().unwrap_or_default();
         let baseline = self.baselines.get(start.index).map(|base| {
             let (base_samples, name) = match trials.baseline.is_empty() {
@@ -443,24 +500,54 @@ impl<'a> Sweep<'a> {
                 ),
             }
         });
+        // Cannot fail: a level runs at least one trial (--trials >= 1).
         let last = outcomes.last().expect("a level runs at least one trial");
         let stop = match (&last.fatal_error, last.interrupted) {
             (Some(message), _) => Some(Stop::EngineFailed(message.clone())),
             (None, true) => Some(Stop::Interrupted),
             (None, false) => None,
         };
+        let failure_reasons = metrics::failure_reasons(&records);
+        // A level cut short reports why it stopped instead of a verdict.
+        let failure = stop
+            .is_none()
+            .then(|| metrics::failure_verdict(&summary, &failure_reasons, config.max_failure_ratio))
+            .flatten();
+        let mut warnings = self.warnings(outcomes, &samples, &percentiles);
+        let short = metrics::short_outputs(&records);
+        if config.ignore_eos && short > 0 {
+            warnings.push(format!(
+                "{short} completed request(s) returned fewer output tokens than asked \
+                 under --ignore-eos: the engine stopped early, so lengths differ from the workload"
+            ));
+        }
         LevelResult {
+            failure,
+            failure_reasons,
             benchmark: config.benchmark_id(start.concurrency),
             start,
             schedule,
             trials: outcomes.len(),
             stop,
-            warnings: self.warnings(outcomes, &samples, &percentiles),
+            warnings,
             speed_of_light: self.speed_of_light(&summary),
             summary,
             samples,
             analysis,
             baseline,
+            traffic,
+        }
+    }
+
+    /// The rate over time (first trial), prefix reuse and rounds of a level.
+    fn traffic(&self, records: &[&[RequestRecord]]) -> Traffic {
+        let planned = planned_rates(self.config, self.items);
+        Traffic {
+            rate_over_time: records
+                .first()
+                .and_then(|first| RateProfile::of(first, planned.as_deref())),
+            prefix_reuse: PrefixReuse::of(records),
+            per_round: traffic::per_round(records),
         }
     }
 
@@ -474,7 +561,12 @@ impl<'a> Sweep<'a> {
         let mut warnings: Vec<String> = outcomes
             .iter()
             .filter_map(|t| t.sink_error.as_ref())
-            .map(|e| format!("detailed records stopped: {e}"))
+            .map(|e| {
+                format!(
+                    "detailed records could not be written as requests finished ({e}): \
+                     the trial's records were written whole when it ended"
+                )
+            })
             .collect();
         let shortest = samples
             .trials
@@ -511,11 +603,84 @@ fn samples_of(outcomes: &[TrialOutcome]) -> LevelSamples {
     samples
 }
 
+/// The schedule of one trial of `workload` at `concurrency`.
+pub fn schedule(
+    config: &RunConfig,
+    workload: &Workload,
+    concurrency: Option<usize>,
+    seed: u64,
+) -> Schedule {
+    if let Some(arrivals) = &workload.arrivals {
+        return Schedule::replay(arrivals.clone(), concurrency);
+    }
+    let spec = ScheduleSpec {
+        rate: config.rate,
+        burstiness: config.burstiness,
+        max_concurrency: concurrency,
+        ramp_up: config.ramp_up,
+        pace: config.pace,
+    };
+    Schedule::build(&spec, workload.sessions().len(), seed)
+}
+
+/// How a level's schedule is named in outputs: `offline`, `closed-loop`,
+/// `open-loop`, or `ramp-up`, `paced`, `trace-replay`.
+pub fn schedule_label(config: &RunConfig, schedule: &Schedule) -> &'static str {
+    if config.ramp_up.is_some() {
+        "ramp-up"
+    } else if schedule.round_period.is_some() {
+        "paced"
+    } else if matches!(config.workload, WorkloadSpec::Trace(_)) {
+        "trace-replay"
+    } else {
+        schedule.kind()
+    }
+}
+
+/// With a ramp, each request's planned rate (a session's first round gets
+/// its session's; later rounds none).
+fn planned_rates(config: &RunConfig, workload: &Workload) -> Option<Vec<Option<f64>>> {
+    let ramp = config.ramp_up?;
+    let sessions = workload.sessions();
+    let mut rates = vec![None; workload.len()];
+    for (s, range) in sessions.iter().enumerate() {
+        rates[range.start] = Some(ramp.rate(s, sessions.len()));
+    }
+    Some(rates)
+}
+
+/// Below this share of its schedule's rate, a trial's requests did not
+/// arrive as asked: it is not a measurement at that rate.
+const RATE_KEPT_SHARE: f64 = 0.9;
+
+/// A warning when an open-loop trial submitted its requests well below the
+/// rate its schedule asked for (a concurrency cap reached, a driver or
+/// engine that could not keep up).
+fn rate_warning(outcome: &TrialOutcome, schedule: &Schedule) -> Option<String> {
+    if schedule.closed_loop || schedule.kind() != "open-loop" {
+        return None;
+    }
+    let arrivals: Vec<u64> = schedule
+        .arrivals
+        .iter()
+        .map(|a| u64::try_from(a.as_nanos()).unwrap_or(u64::MAX))
+        .collect();
+    let (achieved, scheduled) = metrics::submission_rates(&outcome.records, &arrivals)?;
+    (achieved < RATE_KEPT_SHARE * scheduled).then(|| {
+        format!(
+            "requests were submitted at {achieved:.2} req/s, {:.0}% of the {scheduled:.2} req/s \
+             the schedule asked for: the concurrency cap or the engine held them back, \
+             so this is not a measurement at the requested rate",
+            achieved / scheduled * 100.0
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use std::cell::RefCell;
     use std::rc::Rc;
-    use std::sync::atomic::Ordering;
+    use std::sync::Arc;
 
     use super::*;
     use crate::engine;
@@ -531,47 +696,55 @@ mod tests {
         sweep: Option<SweepResult>,
     }
 
-    struct Keeper(Rc<RefCell<Kept>>);
+    /// Keeps what it is told; raises the stop flag at the hook `stop_at`,
+    /// as a signal arriving at that moment would.
+    struct Keeper {
+        kept: Rc<RefCell<Kept>>,
+        stop_at: Option<&'static str>,
+        flag: Arc<AtomicBool>,
+    }
+
+    impl Keeper {
+        fn hook(&self, hook: String) {
+            if self.stop_at == Some(hook.as_str()) {
+                self.flag.store(true, Ordering::SeqCst);
+            }
+            self.kept.borrow_mut().hooks.push(hook);
+        }
+    }
 
     impl Reporter for Keeper {
         fn warm_up_started(&mut self, requests: usize) -> Result<(), Error> {
-            self.0
-                .borrow_mut()
-                .hooks
-                .push(format!("warm-up {requests}"));
+            self.hook(format!("warm-up {requests}"));
             Ok(())
         }
 
         fn level_started(&mut self, level: &LevelStart) -> Result<(), Error> {
-            self.0
-                .borrow_mut()
-                .hooks
-                .push(format!("level {}", level.index));
+            self.hook(format!("level {}", level.index));
             Ok(())
         }
 
         fn trial_started(&mut self, trial: &TrialStart) -> Result<(), Error> {
-            self.0.borrow_mut().hooks.push(trial.label());
+            self.hook(trial.label());
             Ok(())
         }
 
         fn level_done(&mut self, level: &LevelResult) -> Result<(), Error> {
-            let mut kept = self.0.borrow_mut();
-            kept.hooks.push(format!("done {}", level.start.index));
-            kept.levels.push(level.clone());
+            self.hook(format!("done {}", level.start.index));
+            self.kept.borrow_mut().levels.push(level.clone());
             Ok(())
         }
 
         fn sweep_done(&mut self, sweep: &SweepResult) -> Result<(), Error> {
-            let mut kept = self.0.borrow_mut();
-            kept.hooks.push("sweep".into());
-            kept.sweep = Some(sweep.clone());
+            self.hook("sweep".into());
+            self.kept.borrow_mut().sweep = Some(sweep.clone());
             Ok(())
         }
     }
 
-    /// Sweeps the sim over `args`, the flags after `run`.
-    fn sweep(args: &[&str], stop: bool) -> (Result<SweepResult, Error>, Kept) {
+    /// Sweeps the sim over `args`, the flags after `run`, raising the stop
+    /// flag at the hook `stop_at`.
+    fn sweep(args: &[&str], stop_at: Option<&'static str>) -> (Result<SweepResult, Error>, Kept) {
         let mut line = vec![
             "--engine-arg",
             "step_base_us=100",
@@ -588,15 +761,20 @@ mod tests {
         let config = run_config(&line);
         let items = workload::build(&config.workload, config.num_prompts, config.seed).unwrap();
         let warm_up = workload::build(&config.workload, config.num_warmups, 1).unwrap_or_default();
-        let engine = engine::open(&config.engine, &config.engine_options).unwrap();
+        let engine = engine::OpenEngine::open(&config.engine, &config.engine_options).unwrap();
         let light = Setup::Skipped("no model".into());
         let kept = Rc::new(RefCell::new(Kept::default()));
-        let mut reporters = Reporters::new(vec![Box::new(Keeper(kept.clone()))]);
-        let flag = AtomicBool::new(stop);
+        let flag = Arc::new(AtomicBool::new(false));
+        let keeper = Keeper {
+            kept: kept.clone(),
+            stop_at,
+            flag: flag.clone(),
+        };
+        let mut reporters = Reporters::new(vec![Box::new(keeper)]);
         let mut sweep = Sweep::new(&config, &items, &warm_up, &[], &light);
         let (result, shutdown) = sweep.run(engine, &mut reporters, &flag);
         shutdown.unwrap();
-        assert!(!flag.load(Ordering::Relaxed) || stop);
+        assert_eq!(flag.load(Ordering::Relaxed), stop_at.is_some());
         drop(reporters);
         let kept = Rc::try_unwrap(kept).ok().unwrap().into_inner();
         (result, kept)
@@ -613,7 +791,7 @@ mod tests {
                 "--num-warmups",
                 "2",
             ],
-            false,
+            None,
         );
         let sweep = result.unwrap();
         assert_eq!(
@@ -661,7 +839,8 @@ mod tests {
 
     #[test]
     fn an_interrupt_ends_the_sweep_after_the_level_it_stopped() {
-        let (result, kept) = sweep(&["--max-concurrency", "2,3", "--trials", "3"], true);
+        let args = ["--max-concurrency", "2,3", "--trials", "3"];
+        let (result, kept) = sweep(&args, Some("level 1/2 trial 1/3"));
         let sweep = result.unwrap();
         assert_eq!(sweep.levels.len(), 1);
         let level = &sweep.levels[0];
@@ -673,9 +852,59 @@ mod tests {
 
     #[test]
     fn an_interrupted_warm_up_measures_nothing() {
-        let (result, kept) = sweep(&["--num-warmups", "2"], true);
-        assert!(matches!(result, Err(Error::Interrupted)));
+        let (result, kept) = sweep(&["--num-warmups", "2"], Some("warm-up 2"));
+        let sweep = result.unwrap();
+        assert!(sweep.interrupted && sweep.levels.is_empty(), "{sweep:?}");
+        assert!(!sweep.completed());
         assert_eq!(kept.hooks, ["warm-up 2"]);
+    }
+
+    #[test]
+    fn a_stop_between_levels_starts_no_further_level() {
+        let args = ["--max-concurrency", "2,3"];
+        let (result, kept) = sweep(&args, Some("done 0"));
+        let sweep = result.unwrap();
+        assert_eq!(kept.hooks, ["level 0", "level 1/2", "done 0", "sweep"]);
+        let [level] = &sweep.levels[..] else {
+            panic!("one level: {:?}", sweep.levels.len());
+        };
+        // The level had run to its end: its results are whole, not cut short.
+        assert_eq!(level.status(), "ok");
+        assert_eq!(level.summary.completed, 6);
+        assert!(sweep.interrupted && !sweep.completed());
+        assert_eq!(sweep.stop(), None);
+    }
+
+    #[test]
+    fn a_stop_after_a_trial_cuts_the_level_short_with_the_trials_that_ran() {
+        let args = ["--trials", "3"];
+        let (result, _) = sweep(&args, Some("level 1/1 trial 2/3"));
+        let level = &result.unwrap().levels[0];
+        assert_eq!((level.trials, level.status()), (2, "interrupted"));
+        assert_eq!(level.summary.completed, 6, "the first trial's, whole");
+        assert_eq!(level.samples.trials.len(), 2);
+    }
+
+    #[test]
+    fn a_level_where_every_request_failed_fails_closed_with_its_reasons() {
+        let args = ["--engine-arg", "kv_capacity_tokens=10"];
+        let (result, _) = sweep(&args, None);
+        let level = &result.unwrap().levels[0];
+        assert_eq!(level.status(), "failed");
+        assert_eq!((level.summary.completed, level.summary.failed), (0, 6));
+        let why = level.failure.as_deref().unwrap();
+        assert!(
+            why.starts_with("no request completed (6 failed); most common reasons: 6x '"),
+            "{why}"
+        );
+        assert_eq!(
+            level.failure_reasons.len(),
+            1,
+            "{:?}",
+            level.failure_reasons
+        );
+        assert_eq!(level.failure_reasons[0].count, 6);
+        assert_eq!(level.summary.ttft_ms.count, 0, "undefined, not 0");
     }
 }
 

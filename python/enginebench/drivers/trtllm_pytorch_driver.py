@@ -28,6 +28,7 @@ class Driver:
         self._tp = tp
         self._events = queue.SimpleQueue()
         self._tasks = {}
+        self._answers = False  # hand over generated ids (hand_over_answers)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._thread.start()
@@ -53,6 +54,9 @@ class Driver:
         try:
             async for output in self._llm.generate_async(token_ids, params, streaming=True):
                 total = len(output.outputs[0].token_ids)
+                if output.finished and self._answers:
+                    ids = list(output.outputs[0].token_ids)
+                    self._events.put(("answer", request_id, ids, None))
                 if total > seen or output.finished:
                     self._events.put(("tokens", request_id, total - seen, output.finished))
                     seen = total
@@ -61,15 +65,21 @@ class Driver:
         except Exception as error:  # one request failed; the run goes on
             self._events.put(("failed", request_id, f"{type(error).__name__}: {error}", None))
 
+    def hand_over_answers(self):
+        """From now on ``poll`` also returns each finished request's token ids."""
+        self._answers = True
+
     def poll(self, timeout_s):
-        tokens, failures = [], []
+        tokens, failures, answers = [], [], []
         try:
             event = self._events.get(timeout=timeout_s)
         except queue.Empty:
             return tokens, failures, []
         while event is not None:
             kind, request_id, value, finished = event
-            if kind == "tokens":
+            if kind == "answer":
+                answers.append((request_id, value))
+            elif kind == "tokens":
                 tokens.append((request_id, value, finished))
                 if finished:
                     self._tasks.pop(request_id, None)
@@ -80,7 +90,9 @@ class Driver:
                 event = self._events.get_nowait()
             except queue.Empty:
                 event = None
-        return tokens, failures, []
+        if not self._answers:
+            return tokens, failures, []
+        return tokens, failures, [], answers
 
     def cancel(self, request_id):
         task = self._tasks.pop(request_id, None)

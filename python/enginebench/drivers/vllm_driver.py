@@ -43,6 +43,8 @@ class Driver:
         )
         self._version = vllm.__version__
         self._tp = tp
+        # Generated ids per request, kept only once hand_over_answers() asks.
+        self._answers = None
 
     def describe(self):
         config = getattr(self._engine, "model_config", None)
@@ -61,25 +63,37 @@ class Driver:
             str(request_id), {"prompt_token_ids": token_ids}, self._sampling_params(**options)
         )
 
+    def hand_over_answers(self):
+        """From now on ``poll`` also returns each finished request's token ids."""
+        self._answers = {}
+
     def poll(self, timeout_s):
         if not self._engine.has_unfinished_requests():
             time.sleep(timeout_s)
             return [], [], []
-        tokens, stats = [], []
+        tokens, stats, answers = [], [], []
         for output in self._engine.step():
             request_id = int(output.request_id)
             completion = output.outputs[0] if output.outputs else None
             new_tokens = len(completion.token_ids) if completion is not None else 0
             if new_tokens or output.finished:
                 tokens.append((request_id, new_tokens, output.finished))
+            if self._answers is not None and completion is not None:
+                self._answers.setdefault(request_id, []).extend(completion.token_ids)
             if output.finished:
                 engine_stats = _request_stats(output)
                 if engine_stats:
                     stats.append((request_id, json.dumps(engine_stats)))
-        return tokens, [], stats
+                if self._answers is not None:
+                    answers.append((request_id, self._answers.pop(request_id, [])))
+        if self._answers is None:
+            return tokens, [], stats
+        return tokens, [], stats, answers
 
     def cancel(self, request_id):
         self._engine.abort_request([str(request_id)])
+        if self._answers is not None:
+            self._answers.pop(request_id, None)
 
     def reset_prefix_cache(self):
         reset = getattr(self._engine, "reset_prefix_cache", None)
@@ -95,10 +109,12 @@ class Driver:
 
 
 def _request_stats(output):
-    metrics = getattr(output, "metrics", None)
-    if metrics is None:
-        return None
     found = {}
+    # Prompt tokens served from vLLM's prefix cache (RequestOutput.num_cached_tokens).
+    cached = getattr(output, "num_cached_tokens", None)
+    if isinstance(cached, int):
+        found["num_cached_tokens"] = cached
+    metrics = getattr(output, "metrics", None)
     for field in _STAT_FIELDS:
         value = getattr(metrics, field, None)
         if isinstance(value, (int, float)):

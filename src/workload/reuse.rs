@@ -20,16 +20,28 @@ pub fn chain(hash: u64, token: u32) -> u64 {
     z ^ (z >> 31)
 }
 
-/// For each prompt, the longest prefix it shares with any earlier one.
+/// Tokens of a prompt looked at: far beyond any model's context, so that a
+/// prompt no engine would take (refused later, against the model's limit)
+/// costs no more than this to look at.
+pub const MAX_LOOKED_AT: usize = 1 << 20;
+
+/// For each prompt, the longest prefix it shares with any earlier one. A
+/// prompt repeated as the same allocation (a file's lines cycled to
+/// `--num-prompts`) is all reused, without hashing it again.
 pub fn shared_with_earlier(items: &[WorkItem]) -> Vec<u32> {
     let mut seen: HashSet<u64> = HashSet::new();
+    let mut repeated: HashSet<*const u32> = HashSet::new();
     items
         .iter()
         .map(|item| {
+            let tokens = &item.prompt_token_ids[..item.prompt_token_ids.len().min(MAX_LOOKED_AT)];
+            if !repeated.insert(item.prompt_token_ids.as_ptr()) {
+                return tokens.len() as u32;
+            }
             let mut hash = 0;
             let mut shared = 0;
             let mut matching = true;
-            for &token in item.prompt_token_ids.iter() {
+            for &token in tokens {
                 hash = chain(hash, token);
                 let new = seen.insert(hash);
                 if matching && !new {
@@ -60,5 +72,13 @@ mod tests {
         .map(|ids| WorkItem::new(ids, 1))
         .collect();
         assert_eq!(shared_with_earlier(&items), [0, 2, 4, 0, 3]);
+    }
+
+    #[test]
+    fn a_repeated_allocation_is_all_reused_as_hashing_would_say() {
+        let first = WorkItem::new(vec![4, 5, 6], 1);
+        let copy = WorkItem::new(vec![4, 5, 6], 1);
+        let items = [first.clone(), first.clone(), copy];
+        assert_eq!(shared_with_earlier(&items), [0, 3, 3]);
     }
 }

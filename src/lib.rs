@@ -6,6 +6,7 @@
 pub mod analysis;
 pub mod baseline;
 pub mod cli;
+pub mod doctor;
 pub mod driver;
 pub mod engine;
 pub mod error;

@@ -60,6 +60,59 @@ pub enum Command {
     /// One self-contained HTML page of result files: tables, plots, engine,
     /// environment, speed of light and verdicts against a baseline.
     Report(PlotArgs),
+    /// Before a long run: checks everything a run of one engine needs
+    /// (package and version, libraries, engine directory, MPI, GPUs), one line
+    /// per check; exit 1 when a run cannot start.
+    Doctor(DoctorArgs),
+}
+
+/// `doctor`: the flags of the run it precedes.
+#[derive(Args, Debug)]
+pub struct DoctorArgs {
+    /// Engine to check.
+    #[arg(long)]
+    pub engine: String,
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    #[arg(long, default_value_t = 1)]
+    pub tp: u32,
+    /// Engine setting, repeatable, as for `run`.
+    #[arg(long = "engine-arg", value_name = "KEY=VALUE")]
+    pub engine_args: Vec<String>,
+    /// Python interpreter of the engine's environment (default: the active virtualenv).
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<PathBuf>,
+    /// Tokenizer / Hugging Face model folder (where trtllm finds the end token).
+    #[arg(long)]
+    pub tokenizer: Option<PathBuf>,
+    /// The run ignores end-of-sequence: no end token is needed.
+    #[arg(long)]
+    pub ignore_eos: bool,
+    /// HTTP engines: the server.
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+}
+
+impl DoctorArgs {
+    pub fn into_config(self) -> Result<crate::doctor::DoctorConfig, Error> {
+        Ok(crate::doctor::DoctorConfig {
+            engine: self.engine,
+            model: self.model,
+            tensor_parallel_size: self.tp,
+            engine_args: self
+                .engine_args
+                .iter()
+                .map(|a| parse_engine_arg(a))
+                .collect::<Result<_, _>>()?,
+            python: self.python,
+            tokenizer: self.tokenizer,
+            ignore_eos: self.ignore_eos,
+            base_url: self
+                .base_url
+                .map(|u| u.trim_end_matches('/').to_string())
+                .unwrap_or_else(|| HttpOptions::default().base_url),
+        })
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -52,6 +52,10 @@ pub fn run_cli(args: impl IntoIterator<Item = OsString>) -> u8 {
         cli::Command::Env(args) => report::env_command::run(&args.into_config()),
         cli::Command::Plot(args) => report::report_command::plot(&args.into_config()),
         cli::Command::Report(args) => report::report_command::html(&args.into_config()),
+        cli::Command::Doctor(args) => args
+            .into_config()
+            .and_then(|config| doctor::run(&config))
+            .and_then(doctor::Verdict::into_result),
     };
     match result {
         Ok(()) => 0,

@@ -742,3 +742,84 @@ fn trtllm_pytorch_request_errors_become_failed_records() {
         (Some(0), Some(3))
     );
 }
+
+/// `doctor` for the engines this machine has, through the engine environment.
+fn doctor(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_enginebench"));
+    command
+        .arg("doctor")
+        .args(args)
+        .env("VIRTUAL_ENV", venv())
+        .env("VLLM_CPU_KVCACHE_SPACE", "1");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.output().expect("the binary runs")
+}
+
+#[test]
+#[cfg(all(feature = "vllm", feature = "hf"))]
+fn doctor_passes_the_cpu_engines_of_this_machine() {
+    let model = tiny_model();
+    let output = doctor(&["--engine", "vllm", "--model", &model], &[]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}{}", stderr(&output));
+    assert!(
+        out.contains("[ok  ] vllm package: vllm-cpu 0.32.0"),
+        "{out}"
+    );
+    assert!(out.contains("[ok  ] engine core: process"), "{out}");
+    assert!(
+        out.contains("[ok  ] end of sequence: end token(s) [2]"),
+        "{out}"
+    );
+    assert!(out.contains("[ok  ] embedded python"), "{out}");
+    assert!(out.contains("a run of vllm can start"), "{out}");
+    // --tp that does not divide the attention heads cannot start.
+    let output = doctor(&["--engine", "vllm", "--model", &model, "--tp", "3"], &[]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stdout(&output).contains("[FAIL] tensor parallelism: --tp 3 does not divide"));
+    let output = doctor(&["--engine", "hf", "--model", &model], &[]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}{}", stderr(&output));
+    assert!(
+        out.contains("[ok  ] transformers package: transformers 5.19.0"),
+        "{out}"
+    );
+}
+
+#[test]
+#[cfg(feature = "trtllm-pytorch")]
+fn doctor_reports_a_missing_tensorrt_llm_and_reads_the_double() {
+    let output = doctor(
+        &["--engine", "trtllm-pytorch", "--model", &tiny_model()],
+        &[],
+    );
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("[FAIL] tensorrt_llm package: not installed"),
+        "{out}"
+    );
+    let doubles = repo().join("tests/python_doubles");
+    let output = doctor(
+        &[
+            "--engine",
+            "trtllm-pytorch",
+            "--model",
+            &tiny_model(),
+            "--engine-arg",
+            "single_process=true",
+        ],
+        &[("PYTHONPATH", doubles.to_str().unwrap())],
+    );
+    let out = stdout(&output);
+    assert!(
+        out.contains("[ok  ] tensorrt_llm package: tensorrt_llm 0.0.0+test-double"),
+        "{out}"
+    );
+    assert!(
+        out.contains("[ok  ] worker: in this process (TLLM_WORKER_USE_SINGLE_PROCESS=1)"),
+        "{out}"
+    );
+}

@@ -439,6 +439,60 @@ mod cli {
         assert!(output.stdout.is_empty(), "only the leader reports");
     }
 
+    fn doctor(args: &[&str]) -> std::process::Output {
+        let venv = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv");
+        Command::new(env!("CARGO_BIN_EXE_enginebench"))
+            .arg("doctor")
+            .args(args)
+            .env_remove("TRTLLM_ROOT")
+            .env("VIRTUAL_ENV", venv)
+            .output()
+            .expect("the binary runs")
+    }
+
+    /// The doctor finds the install this binary was linked against (the
+    /// double), resolves and loads its libraries, and reads the engine.
+    #[test]
+    fn doctor_loads_the_installed_libraries_and_reads_the_engine() {
+        let dir = tempfile::tempdir().unwrap();
+        engine_dir(dir.path(), 1, "");
+        let model = dir.path().to_str().unwrap();
+        let output = doctor(&["--engine", "trtllm", "--model", model, "--ignore-eos"]);
+        let out = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(output.status.code(), Some(0), "{out}");
+        assert!(
+            out.contains("[ok  ] this build: opens the trtllm engine"),
+            "{out}"
+        );
+        assert!(out.contains("+testdouble at"), "{out}");
+        assert!(out.contains("[ok  ] load: "), "{out}");
+        assert!(out.contains("exports initTrtLlmPlugins"), "{out}");
+        for wheel in ["libcudart.so", "libcublas.so", "libnccl.so"] {
+            let line = out
+                .lines()
+                .find(|l| l.contains(&format!("] {wheel}")))
+                .unwrap_or_else(|| panic!("{out}"));
+            assert!(line.contains("rpath"), "{line}");
+        }
+        assert!(out.contains("[ok  ] engine: "), "{out}");
+        assert!(
+            out.contains("[warn] gpus: "),
+            "the double needs no GPU: {out}"
+        );
+        // --tp against the engine, and the end token, are failures.
+        let output = doctor(&["--engine", "trtllm", "--model", model, "--tp", "2"]);
+        let out = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(output.status.code(), Some(1), "{out}");
+        assert!(
+            out.contains("[FAIL] engine: --tp 2 does not match"),
+            "{out}"
+        );
+        assert!(
+            out.contains("[FAIL] end of sequence: no end token known"),
+            "{out}"
+        );
+    }
+
     #[test]
     fn a_missing_model_is_a_usage_error() {
         let output = enginebench(&["run", "--engine", "trtllm", "--num-prompts", "1"]);

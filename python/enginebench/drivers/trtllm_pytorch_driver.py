@@ -206,9 +206,13 @@ def preflight(model, tp, args, settings, ignore_eos):
     checks = []
     try:
         version = importlib.metadata.version("tensorrt_llm")
-        checks.append(("ok", "tensorrt_llm package", f"tensorrt_llm {version} (LLM API, PyTorch backend)"))
     except importlib.metadata.PackageNotFoundError:
-        return [("fail", "tensorrt_llm package", "not installed: pip install tensorrt_llm from NVIDIA's index (pypi.nvidia.com), or use its container")]
+        if importlib.util.find_spec("tensorrt_llm") is None:
+            return [("fail", "tensorrt_llm package", "not installed: pip install tensorrt_llm from NVIDIA's index (pypi.nvidia.com), or use its container")]
+        import tensorrt_llm  # on the path but not installed (a source tree)
+
+        version = getattr(tensorrt_llm, "__version__", "unknown")
+    checks.append(("ok", "tensorrt_llm package", f"tensorrt_llm {version} (LLM API, PyTorch backend)"))
     single = settings.get("single_process") == "true"
     if single and tp > 1:
         checks.append(("fail", "worker", "single_process=true needs --tp 1"))

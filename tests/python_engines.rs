@@ -823,3 +823,170 @@ fn doctor_reports_a_missing_tensorrt_llm_and_reads_the_double() {
         "{out}"
     );
 }
+
+/// Ray on one machine, on loopback only: no usage statistics, and the node's
+/// address is 127.0.0.1 (Ray's "no cluster" mode, which it picks by itself on
+/// macOS and Windows).
+#[cfg(feature = "vllm")]
+const RAY_LOOPBACK: [(&str, &str); 2] = [
+    ("RAY_USAGE_STATS_ENABLED", "0"),
+    ("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0"),
+];
+
+/// A local Ray cluster on loopback, started by a helper Python process with
+/// `ray.init` (so `ray.shutdown` stops exactly the processes it started, no
+/// broad `ray stop`), for as long as this value lives.
+#[cfg(feature = "vllm")]
+struct RayCluster {
+    helper: std::process::Child,
+    address: String,
+    /// Ray (2.60) authenticates its clients; this cluster's token, for them.
+    token: String,
+    temp_dir: PathBuf,
+}
+
+#[cfg(feature = "vllm")]
+impl RayCluster {
+    fn start(temp_dir: PathBuf) -> Self {
+        use std::io::BufRead;
+        const HELPER: &str = r#"
+import os, secrets, sys
+os.environ["RAY_AUTH_MODE"] = "token"
+os.environ["RAY_AUTH_TOKEN"] = token = secrets.token_hex(32)
+import ray
+ray.init(num_cpus=2, include_dashboard=False, _temp_dir=sys.argv[1], _node_ip_address="127.0.0.1", log_to_driver=False)
+print(ray.get_runtime_context().gcs_address, token, flush=True)
+sys.stdin.read()
+ray.shutdown()
+"#;
+        let mut helper = Command::new(venv().join("bin/python"))
+            .args(["-c", HELPER, temp_dir.to_str().unwrap()])
+            .envs(RAY_LOOPBACK)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("the Ray helper starts");
+        let mut line = String::new();
+        std::io::BufReader::new(helper.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let (address, token) = line.trim().split_once(' ').unwrap_or_default();
+        assert!(address.starts_with("127.0.0.1:"), "Ray's address: {line:?}");
+        Self {
+            helper,
+            address: address.to_string(),
+            token: token.to_string(),
+            temp_dir,
+        }
+    }
+
+    /// Processes whose command line names the cluster's folder: Ray's own.
+    fn processes(&self) -> Vec<String> {
+        let needle = self.temp_dir.to_string_lossy().into_owned();
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter_map(|entry| {
+                let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
+                let text = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+                text.contains(&needle)
+                    .then(|| format!("{}: {text}", entry.file_name().to_string_lossy()))
+            })
+            .collect()
+    }
+
+    /// Stops the cluster and waits until none of its processes is left.
+    fn stop(mut self) -> Vec<String> {
+        self.shut_down();
+        for _ in 0..100 {
+            if self.processes().is_empty() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        self.processes()
+    }
+
+    /// The helper calls `ray.shutdown()` when its stdin closes.
+    fn shut_down(&mut self) {
+        drop(self.helper.stdin.take());
+        let _ = self.helper.wait();
+    }
+}
+
+#[cfg(feature = "vllm")]
+impl Drop for RayCluster {
+    /// Also when a test fails half-way.
+    fn drop(&mut self) {
+        self.shut_down();
+    }
+}
+
+/// vLLM's Ray executor (`distributed_executor_backend=ray`) on a local Ray
+/// cluster: vLLM connects to it, then refuses, because its CPU platform has no
+/// Ray device (platforms/cpu.py defines no `ray_device_key`, in 0.32 as in
+/// 0.33). The doctor says so beforehand; every process the cluster started is
+/// gone afterwards.
+#[test]
+#[cfg(feature = "vllm")]
+fn vllm_ray_executor_on_a_local_cluster_is_refused_on_cpu() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = RayCluster::start(dir.path().join("ray"));
+    assert!(!cluster.processes().is_empty(), "the cluster runs");
+    let model = tiny_model();
+    let ray = [
+        ("RAY_ADDRESS", cluster.address.as_str()),
+        ("RAY_AUTH_MODE", "token"),
+        ("RAY_AUTH_TOKEN", cluster.token.as_str()),
+        RAY_LOOPBACK[0],
+        RAY_LOOPBACK[1],
+    ];
+    let args = [
+        "--model",
+        model.as_str(),
+        "--tp",
+        "2",
+        "--engine-arg",
+        "distributed_executor_backend=ray",
+    ];
+    let output = doctor(&[&["--engine", "vllm"][..], &args].concat(), &ray);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{out}{}", stderr(&output));
+    assert!(
+        out.contains(&format!(
+            "[ok  ] ray cluster: {}: 1 node(s), 2 CPUs, 0 GPUs",
+            cluster.address
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains("[FAIL] vllm on ray: this vLLM build's platform (cpu) has no Ray device key"),
+        "{out}"
+    );
+    let results = dir.path().join("results");
+    let output = run_engine(
+        &results,
+        &[
+            &["--engine", "vllm", "--num-prompts", "2", "--ignore-eos"][..],
+            &args,
+        ]
+        .concat(),
+        &ray,
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    // vLLM's engine core (in its own process, vLLM's default) prints the root
+    // cause; the run's own error is one line.
+    let err = stderr(&output);
+    let last = err.trim_end().lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("error: engine 'vllm' could not start"),
+        "{err}"
+    );
+    assert!(
+        err.contains("current platform cpu does not support ray"),
+        "{err}"
+    );
+    let left = cluster.stop();
+    assert!(left.is_empty(), "Ray processes left running: {left:?}");
+}

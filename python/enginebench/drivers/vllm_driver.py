@@ -115,24 +115,31 @@ class Driver:
         self._ids[key] = request_id
 
     def poll(self, timeout_s):
-        if not self._ids:
+        ids = self._ids
+        if not ids:
             time.sleep(timeout_s)
             return _EMPTY
-        tokens, failures, stats = [], [], []
-        ids = self._ids
-        for output in self._step():
-            request_id = ids.get(output.request_id)
-            if request_id is None:
-                continue  # cancelled
-            completions = output.outputs
-            if not output.finished:
-                if completions:
-                    new_tokens = len(completions[0].token_ids)
-                    if new_tokens:
-                        tokens.append((request_id, new_tokens, False))
-                continue
+        # This runs for every request on every step, so the common case, a
+        # running request's delta (n=1: one completion), is one comprehension.
+        outputs = self._step()
+        known = ids.get
+        tokens = [
+            (request_id, n, False)
+            for o in outputs
+            if not o.finished
+            and (request_id := known(o.request_id)) is not None
+            and (n := len(o.outputs[0].token_ids))
+        ]
+        if len(tokens) == len(outputs):
+            return tokens, (), ()
+        deliver = tokens.append
+        finished = [(ids[o.request_id], o) for o in outputs if o.finished and o.request_id in ids]
+        if not finished:
+            return tokens, (), ()
+        failures, stats = [], []
+        for request_id, output in finished:
             del ids[output.request_id]
-            completion = completions[0] if completions else None
+            completion = output.outputs[0] if output.outputs else None
             reason = completion.finish_reason if completion is not None else None
             if reason in _FAILED:
                 failures.append((request_id, f"vLLM finished the request with finish_reason={reason}"))
@@ -140,7 +147,7 @@ class Driver:
             engine_stats = _request_stats(output, self._version)
             if engine_stats is not None:
                 stats.append((request_id, json.dumps(engine_stats)))
-            tokens.append((request_id, len(completion.token_ids) if completion is not None else 0, True))
+            deliver((request_id, len(completion.token_ids) if completion is not None else 0, True))
         return tokens, failures, stats
 
     def cancel(self, request_id):

@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
 use enginebench::driver::{drive, DriveOptions};
 use enginebench::engine::{self, Engine, EngineOptions, RequestId};
-use enginebench::metrics::{RunSummary, Slos};
+use enginebench::metrics::{LevelSummary, Slos};
 use enginebench::records::Discard;
 use enginebench::schedule::Schedule;
 use enginebench::workload::random::{generate, RandomSpec};
@@ -70,7 +70,7 @@ impl Metric {
 
 /// The summary of one level.
 struct Level {
-    summary: RunSummary,
+    summary: LevelSummary,
 }
 
 impl Level {
@@ -117,7 +117,7 @@ impl Bench {
             panic!("the engine failed during the benchmark: {error}");
         }
         Level {
-            summary: RunSummary::of(&outcome.records, &[], &Slos::default()),
+            summary: LevelSummary::of(&outcome.records, &[], &Slos::default()),
         }
     }
 
@@ -264,5 +264,13 @@ fn bench_level(c: &mut Criterion, group: &str, bench: &mut Bench, benchmarking: 
     group.finish();
 }
 
-criterion_group!(benches, engines_bench);
+criterion_group! {
+    name = benches;
+    config = {
+        // criterion's own plots need a font: see `register_font`.
+        enginebench::render::plot::charts::register_font();
+        Criterion::default()
+    };
+    targets = engines_bench
+}
 criterion_main!(benches);

@@ -114,7 +114,11 @@ fn overhead(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default().measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1));
+    config = {
+        // criterion's own plots need a font: see `register_font`.
+        enginebench::render::plot::charts::register_font();
+        Criterion::default().measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1))
+    };
     targets = overhead
 }
 criterion_main!(benches);

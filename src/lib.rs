@@ -2,17 +2,23 @@
 //!
 //! The pipeline, one direction:
 //! `workload -> schedule -> driver <-> engine -> records -> metrics -> stats -> report`.
+//! `cli/` turns the command line into a `config::Config`; `commands/` runs it.
 
 pub mod analysis;
 pub mod baseline;
 pub mod cli;
+pub mod commands;
+pub mod config;
 pub mod doctor;
 pub mod driver;
 pub mod engine;
+pub mod env;
 pub mod error;
 pub mod metrics;
 pub mod records;
-pub mod report;
+pub mod render;
+pub mod reporter;
+pub mod results;
 pub mod schedule;
 pub mod stats;
 pub mod sweep;
@@ -21,8 +27,8 @@ pub mod workload;
 pub use error::Error;
 
 use std::ffi::OsString;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+
+use config::Config;
 
 /// Runs the command line and returns the exit code: 0 success, 1 engine or
 /// I/O failure, 2 usage error, 130 interrupted.
@@ -31,32 +37,15 @@ pub fn run_cli(args: impl IntoIterator<Item = OsString>) -> u8 {
         Ok(command) => command,
         Err(code) => return code,
     };
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    // A first Ctrl-C stops the run and keeps its results; a second one quits.
-    let _ = ctrlc::set_handler(move || {
-        if flag.swap(true, Ordering::SeqCst) {
-            std::process::exit(130);
-        }
+    let result = command.into_config().and_then(|config| match &config {
+        Config::Run(config) => commands::run::run(config),
+        Config::Compare(config) => commands::compare::run(config),
+        Config::Check(config) => commands::check::run(config),
+        Config::Env(config) => commands::env::run(config),
+        Config::Plot(config) => commands::plot::run(config),
+        Config::Report(config) => commands::report::run(config),
+        Config::Doctor(config) => commands::doctor::run(config),
     });
-    let result = match command {
-        cli::Command::Run(args) => args
-            .into_config()
-            .and_then(|config| sweep::run(&config, &stop)),
-        cli::Command::Compare(args) => args
-            .into_config()
-            .and_then(|config| report::compare::run(&config)),
-        cli::Command::Check(args) => args
-            .into_config()
-            .and_then(|config| baseline::check::run(&config)),
-        cli::Command::Env(args) => report::env_command::run(&args.into_config()),
-        cli::Command::Plot(args) => report::report_command::plot(&args.into_config()),
-        cli::Command::Report(args) => report::report_command::html(&args.into_config()),
-        cli::Command::Doctor(args) => args
-            .into_config()
-            .and_then(|config| doctor::run(&config))
-            .and_then(doctor::Verdict::into_result),
-    };
     match result {
         Ok(()) => 0,
         Err(error) => {

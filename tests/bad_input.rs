@@ -208,3 +208,48 @@ fn bad_files() {
         assert_usage_error(extra, expected);
     }
 }
+
+/// Runs `args` with stdout already closed, as `enginebench ... | head -0` would.
+fn with_closed_stdout(args: &[&str]) -> std::process::Output {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_enginebench"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_closed_stdout_is_a_one_line_error_and_the_results_are_still_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args: Vec<&str> = FAST_SIM.to_vec();
+    args.extend_from_slice(&["--max-concurrency", "2,4", "--save-result", "--quiet"]);
+    args.extend_from_slice(&["--result-filename", "r.json", "--result-dir"]);
+    args.push(dir.path().to_str().unwrap());
+    let output = with_closed_stdout(&args);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let last = err.trim_end().lines().last().unwrap();
+    assert!(last.starts_with("error: cannot write to stdout: "), "{err}");
+    // The level the terminal failed in is still saved; the sweep stops there.
+    assert!(dir.path().join("r-concurrency2.json").is_file());
+    assert!(!dir.path().join("r-concurrency4.json").exists());
+    let csv = std::fs::read_to_string(dir.path().join("r.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 2, "{csv}");
+
+    let result = dir.path().join("r-concurrency2.json");
+    let result = result.to_str().unwrap();
+    for command in [
+        &["compare", result, result][..],
+        &["check", "--against", result, result],
+    ] {
+        let output = with_closed_stdout(command);
+        let err = stderr(&output);
+        assert_eq!(output.status.code(), Some(1), "{command:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{command:?}: {err}");
+        assert!(err.starts_with("error: cannot write to stdout: "), "{err}");
+    }
+}

@@ -9,7 +9,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::{enginebench, files_ending, read_json, stderr, stdout, train_tokenizer, FAST_SIM};
-use enginebench::metrics::{RunSummary, Slos};
+use enginebench::metrics::{LevelSummary, Slos};
 use enginebench::records::{read_jsonl, Outcome};
 
 fn run_in(dir: &Path, extra: &[&str]) -> std::process::Output {
@@ -99,7 +99,7 @@ fn a_sweep_prints_a_block_per_level_and_saves_consistent_files() {
         assert!(records
             .iter()
             .all(|r| r.outcome == Outcome::Completed && r.output_tokens() == 8));
-        let again = RunSummary::of(&records, &[99.0], &Slos::default());
+        let again = LevelSummary::of(&records, &[99.0], &Slos::default());
         assert_eq!(json["completed"], 12);
         assert_eq!(json["total_output_tokens"], 96);
         assert_eq!(json["total_input_tokens"], 12 * 32);

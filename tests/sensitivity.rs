@@ -18,11 +18,11 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use enginebench::analysis::change::{compare_levels, CompareOptions, MetricChange};
-use enginebench::analysis::Metric;
+use enginebench::analysis::change::{self, MetricChange};
+use enginebench::analysis::StatisticsOptions;
 use enginebench::driver::{drive, DriveOptions};
 use enginebench::engine::sim::{SimConfig, SimEngine};
-use enginebench::metrics::{LatencyMetric, LevelSamples};
+use enginebench::metrics::{LatencyMetric, LevelSamples, Metric};
 use enginebench::records::Discard;
 use enginebench::schedule::Schedule;
 use enginebench::stats::{BootstrapConfig, Thresholds, Verdict};
@@ -80,7 +80,7 @@ fn compare_sims(base: u64, new: u64, trials: usize, seed: u64) -> Vec<MetricChan
         trial(sim(base), &mut a);
         trial(sim(new), &mut b);
     }
-    compare_levels(&a, &b, &Metric::ALL, &options(seed))
+    change::between(&a, &b, &Metric::ALL, &options(seed))
 }
 
 fn verdict(changes: &[MetricChange], metric: Metric) -> (Verdict, f64, f64) {
@@ -131,8 +131,8 @@ fn synthetic_level(step_ms: f64, trials: usize, rng: &mut ChaCha8Rng) -> LevelSa
     level
 }
 
-fn options(seed: u64) -> CompareOptions {
-    CompareOptions {
+fn options(seed: u64) -> StatisticsOptions {
+    StatisticsOptions {
         bootstrap: BootstrapConfig {
             resamples: 1_000,
             seed,
@@ -153,7 +153,7 @@ fn identical_levels_are_no_change() {
         let mut rng = ChaCha8Rng::seed_from_u64(rep);
         let a = synthetic_level(2.2, 3, &mut rng);
         let b = synthetic_level(2.2, 3, &mut rng);
-        let changes = compare_levels(&a, &b, &metrics, &options(rep));
+        let changes = change::between(&a, &b, &metrics, &options(rep));
         for (count, &metric) in quiet.iter_mut().zip(&metrics) {
             if verdict(&changes, metric).0 == Verdict::NoChange {
                 *count += 1;
@@ -174,7 +174,7 @@ fn a_ten_percent_slower_synthetic_step_is_a_regression() {
     let a = synthetic_level(2.2, 3, &mut rng);
     let b = synthetic_level(2.42, 3, &mut rng);
     let tpot = Metric::Latency(LatencyMetric::Tpot);
-    let changes = compare_levels(&a, &b, &[tpot], &options(0));
+    let changes = change::between(&a, &b, &[tpot], &options(0));
     assert_eq!(verdict(&changes, tpot).0, Verdict::Regressed);
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use enginebench::driver::{drive, DriveOptions};
 use enginebench::engine::sim::{SimConfig, SimEngine};
-use enginebench::metrics::{RunSummary, Slos};
+use enginebench::metrics::{LevelSummary, Slos};
 use enginebench::records::Discard;
 use enginebench::schedule::Schedule;
 use enginebench::workload::random::{generate, RandomSpec};
@@ -25,7 +25,7 @@ fn config() -> SimConfig {
 }
 
 /// Closed loop at `concurrency` with two full waves of identical requests.
-fn measure(concurrency: usize) -> RunSummary {
+fn measure(concurrency: usize) -> LevelSummary {
     let spec = RandomSpec {
         input_len: INPUT,
         output_len: OUTPUT,
@@ -48,7 +48,7 @@ fn measure(concurrency: usize) -> RunSummary {
         &AtomicBool::new(false),
     );
     assert!(!outcome.interrupted && outcome.fatal_error.is_none());
-    let summary = RunSummary::of(&outcome.records, &[50.0], &Slos::default());
+    let summary = LevelSummary::of(&outcome.records, &[50.0], &Slos::default());
     assert_eq!(summary.completed, count);
     assert_eq!(
         summary.total_output_tokens,

@@ -1,20 +1,13 @@
 //! Changes between two levels, metric by metric, with criterion's verdicts.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use super::Metric;
-use crate::metrics::LevelSamples;
+use super::StatisticsOptions;
+use crate::metrics::{LevelSamples, Metric};
 use crate::stats::{self, BootstrapConfig, Comparison, Thresholds};
 
-/// How comparisons are made (`--noise-threshold`, `--significance-level`, bootstrap flags).
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct CompareOptions {
-    pub bootstrap: BootstrapConfig,
-    pub thresholds: Thresholds,
-}
-
 /// One metric's change from base to new, or why there is none.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MetricChange {
     pub metric: Metric,
     #[serde(flatten)]
@@ -25,11 +18,11 @@ pub struct MetricChange {
 
 /// Compares every metric in `metrics`. Throughputs need two or more trials on
 /// both sides: one trial gives no spread to judge a change against.
-pub fn compare_levels(
+pub fn between(
     base: &LevelSamples,
     new: &LevelSamples,
     metrics: &[Metric],
-    options: &CompareOptions,
+    options: &StatisticsOptions,
 ) -> Vec<MetricChange> {
     metrics
         .iter()
@@ -58,7 +51,7 @@ fn compare_metric(
         return skip("needs --trials 2 or more on both sides");
     }
     let (a, b) = (metric.sample(base), metric.sample(new));
-    match stats::compare(&a, &b, metric.direction(), thresholds, config) {
+    match stats::two_sample(&a, &b, metric.direction(), thresholds, config) {
         Some(comparison) => MetricChange {
             metric,
             comparison: Some(comparison),
@@ -92,21 +85,21 @@ mod tests {
 
     #[test]
     fn latency_and_throughput_regressions_are_found_and_single_trials_skipped() {
-        let options = CompareOptions::default();
+        let options = StatisticsOptions::default();
         let metrics = [
             Metric::Latency(LatencyMetric::Ttft),
             Metric::OutputThroughput,
         ];
         let base = level(100.0, &[1000.0, 1010.0, 990.0, 1005.0, 995.0]);
         let new = level(115.0, &[900.0, 905.0, 895.0, 910.0, 890.0]);
-        let changes = compare_levels(&base, &new, &metrics, &options);
+        let changes = between(&base, &new, &metrics, &options);
         let verdicts: Vec<_> = changes
             .iter()
             .map(|c| c.comparison.unwrap().verdict)
             .collect();
         assert_eq!(verdicts, vec![Verdict::Regressed, Verdict::Regressed]);
 
-        let single = compare_levels(&level(100.0, &[1000.0]), &new, &metrics, &options);
+        let single = between(&level(100.0, &[1000.0]), &new, &metrics, &options);
         assert!(single[0].comparison.is_some());
         assert!(single[1].skipped.as_deref().unwrap().contains("--trials 2"));
     }

@@ -3,91 +3,24 @@
 //! between trials, validity warnings, and changes against another level.
 
 pub mod change;
+pub mod speed_of_light;
 pub mod validity;
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
-use crate::metrics::{LatencyMetric, LevelSamples};
-use crate::stats::{self, BootstrapConfig, Direction, Estimate, Estimates, Outliers, Sample};
+use crate::metrics::{LatencyMetric, LevelSamples, Metric};
+use crate::stats::{self, BootstrapConfig, Estimate, Estimates, Outliers, Sample, Thresholds};
 
-/// A metric that carries an interval and can be compared between runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Metric {
-    Latency(LatencyMetric),
-    OutputThroughput,
-    RequestThroughput,
-    TotalTokenThroughput,
-}
-
-impl Metric {
-    pub const ALL: [Metric; 7] = [
-        Metric::Latency(LatencyMetric::Ttft),
-        Metric::Latency(LatencyMetric::Tpot),
-        Metric::Latency(LatencyMetric::Itl),
-        Metric::Latency(LatencyMetric::E2el),
-        Metric::OutputThroughput,
-        Metric::RequestThroughput,
-        Metric::TotalTokenThroughput,
-    ];
-    pub const THROUGHPUTS: [Metric; 3] = [
-        Metric::OutputThroughput,
-        Metric::RequestThroughput,
-        Metric::TotalTokenThroughput,
-    ];
-
-    /// `ttft` .. `e2el`, `output_throughput`, `request_throughput`, `total_token_throughput`.
-    pub fn key(self) -> &'static str {
-        match self {
-            Metric::Latency(m) => m.key(),
-            Metric::OutputThroughput => "output_throughput",
-            Metric::RequestThroughput => "request_throughput",
-            Metric::TotalTokenThroughput => "total_token_throughput",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<Metric> {
-        Self::ALL.into_iter().find(|m| m.key() == name)
-    }
-
-    /// What people read: "TTFT (ms)", "Output throughput (tok/s)".
-    pub fn label(self) -> String {
-        match self {
-            Metric::Latency(m) => format!("{m} (ms)"),
-            Metric::OutputThroughput => "Output throughput (tok/s)".into(),
-            Metric::RequestThroughput => "Request throughput (req/s)".into(),
-            Metric::TotalTokenThroughput => "Total token throughput (tok/s)".into(),
-        }
-    }
-
-    pub fn direction(self) -> Direction {
-        match self {
-            Metric::Latency(_) => Direction::LowerIsBetter,
-            _ => Direction::HigherIsBetter,
-        }
-    }
-
-    /// Latencies: one value per request (ITL: per request, grouped); throughputs: one per trial.
-    pub fn sample(self, level: &LevelSamples) -> Sample {
-        let per_trial = |f: fn(&crate::metrics::TrialThroughput) -> f64| {
-            Sample::new(level.trials.iter().map(f).collect())
-        };
-        match self {
-            Metric::Latency(m) => level.latencies.sample(m),
-            Metric::OutputThroughput => per_trial(|t| t.output_throughput),
-            Metric::RequestThroughput => per_trial(|t| t.request_throughput),
-            Metric::TotalTokenThroughput => per_trial(|t| t.total_token_throughput),
-        }
-    }
-}
-
-impl Serialize for Metric {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.key())
-    }
+/// How intervals are computed and changes judged (`--confidence-level`,
+/// `--bootstrap-resamples`, `--noise-threshold`, `--significance-level`).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct StatisticsOptions {
+    pub bootstrap: BootstrapConfig,
+    pub thresholds: Thresholds,
 }
 
 /// Intervals and outliers of one latency metric.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MetricStats {
     /// Values (ITL: gaps) and resampling units (requests).
     pub values: usize,
@@ -99,7 +32,7 @@ pub struct MetricStats {
 }
 
 /// How one throughput varied between trials.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Spread {
     /// Mean over trials, with a bootstrap interval over trials.
     pub mean: Estimate,

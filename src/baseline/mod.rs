@@ -7,11 +7,10 @@
 //! <result-dir>/baselines/<benchmark id>/<NAME>/samples.json   --save-baseline NAME
 //! ```
 //!
-//! `check` is the regression gate built on them.
+//! `check` (`commands/check.rs`) is the regression gate built on them.
 
-pub mod check;
 pub mod id;
 pub mod store;
 
 pub use id::BenchmarkId;
-pub use store::{SampleFile, LATEST};
+pub use store::LATEST;

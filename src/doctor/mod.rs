@@ -1,7 +1,7 @@
-//! `enginebench doctor --engine NAME`: before a long run, checks everything a
-//! real run of one engine needs, and prints one line per check with what it
+//! What `enginebench doctor --engine NAME` checks: before a long run,
+//! everything a real run of one engine needs, one [`Check`] each with what it
 //! found or what is missing and how to fix it. A run can start when no check
-//! failed (exit 0); otherwise exit 1.
+//! failed; `commands::doctor` prints them and sets the exit code.
 //!
 //! It needs no engine feature: the Python engines are asked through their
 //! environment's interpreter (each driver's `preflight`), and a TensorRT-LLM
@@ -12,26 +12,12 @@ mod python;
 mod trtllm;
 
 use std::fmt;
-use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::config::DoctorConfig;
 use crate::engine;
+use crate::env::gpu;
 use crate::error::Error;
-use crate::report::gpu;
-
-/// What `doctor` was asked to check: the flags of the run it precedes.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct DoctorConfig {
-    pub engine: String,
-    pub model: Option<PathBuf>,
-    pub tensor_parallel_size: u32,
-    pub engine_args: Vec<(String, String)>,
-    pub python: Option<PathBuf>,
-    pub tokenizer: Option<PathBuf>,
-    pub ignore_eos: bool,
-    /// For the HTTP engines.
-    pub base_url: String,
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {
@@ -67,46 +53,6 @@ impl fmt::Display for Check {
         };
         write!(f, "[{tag}] {}: {}", self.name, self.detail)
     }
-}
-
-/// Whether a run can start, and why not.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Verdict {
-    pub engine: String,
-    pub failed: usize,
-}
-
-impl Verdict {
-    pub fn can_start(&self) -> bool {
-        self.failed == 0
-    }
-
-    /// For the command's exit code: an error (exit 1) when a run cannot start.
-    pub fn into_result(self) -> Result<(), Error> {
-        match self.failed {
-            0 => Ok(()),
-            n => Err(Error::Engine(format!(
-                "doctor: {n} check(s) failed: a run of {} cannot start",
-                self.engine
-            ))),
-        }
-    }
-}
-
-/// Prints one line per check on stdout and says whether a run can start.
-pub fn run(config: &DoctorConfig) -> Result<Verdict, Error> {
-    let checks = checks(config)?;
-    for check in &checks {
-        println!("{check}");
-    }
-    let failed = checks.iter().filter(|c| c.status == Status::Fail).count();
-    if failed == 0 {
-        println!("doctor: a run of {} can start", config.engine);
-    }
-    Ok(Verdict {
-        engine: config.engine.clone(),
-        failed,
-    })
 }
 
 /// Every check for the engine, in order. Unknown engines are usage errors.

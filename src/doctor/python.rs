@@ -8,7 +8,8 @@ use std::process::{Command, Stdio};
 
 use serde_json::{json, Value};
 
-use super::{Check, DoctorConfig, Status};
+use super::{Check, Status};
+use crate::config::DoctorConfig;
 
 const PROBE: &str = include_str!("../../python/enginebench/doctor_probe.py");
 const COMMON: &str = include_str!("../../python/enginebench/drivers/common.py");

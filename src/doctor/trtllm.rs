@@ -8,7 +8,8 @@ use serde_json::json;
 
 use super::libsearch::{self, SystemLibraries};
 use super::python;
-use super::{Check, DoctorConfig, Status};
+use super::{Check, Status};
+use crate::config::DoctorConfig;
 use crate::engine::trtllm::{version, EndTokens, EngineLayout, MpiWorld, TrtllmConfig};
 
 /// The install's folder: `TRTLLM_ROOT`, else the one this binary was linked

@@ -78,9 +78,9 @@ impl Progress for NoProgress {
     fn update(&mut self, _: usize, _: usize, _: u64, _: u64) {}
 }
 
-/// Everything one run measured.
+/// Everything one trial (one pass over the workload) measured.
 #[derive(Debug)]
-pub struct RunOutcome {
+pub struct TrialOutcome {
     pub records: Vec<RequestRecord>,
     pub clock: Clock,
     /// Stopped by Ctrl-C before every request finished.
@@ -91,6 +91,10 @@ pub struct RunOutcome {
     pub sink_error: Option<String>,
 }
 
+/// The name [`TrialOutcome`] had before trials were named as such; kept for
+/// code outside the crate.
+pub use TrialOutcome as RunOutcome;
+
 /// Runs `items` against `engine` on `schedule` until all are done, the engine
 /// fails, or `stop` is set.
 pub fn drive(
@@ -100,7 +104,7 @@ pub fn drive(
     options: &DriveOptions,
     sink: &mut dyn RecordSink,
     stop: &AtomicBool,
-) -> RunOutcome {
+) -> TrialOutcome {
     drive_with_progress(
         engine,
         items,
@@ -121,15 +125,15 @@ pub fn drive_with_progress(
     sink: &mut dyn RecordSink,
     stop: &AtomicBool,
     progress: &mut dyn Progress,
-) -> RunOutcome {
-    let mut run = Run::new(items, schedule, options, sink);
+) -> TrialOutcome {
+    let mut run = Trial::new(items, schedule, options, sink);
     let result = run.drive(engine, stop, progress);
     let interrupted = matches!(result, Ok(false));
     let fatal_error = result.err();
     if interrupted || fatal_error.is_some() {
         run.cancel_in_flight(engine);
     }
-    RunOutcome {
+    TrialOutcome {
         records: run.records,
         clock: run.clock,
         interrupted,
@@ -138,7 +142,7 @@ pub fn drive_with_progress(
     }
 }
 
-struct Run<'a> {
+struct Trial<'a> {
     items: &'a [WorkItem],
     schedule: &'a Schedule,
     options: &'a DriveOptions,
@@ -158,7 +162,7 @@ struct Run<'a> {
     free_since: VecDeque<u64>,
 }
 
-impl<'a> Run<'a> {
+impl<'a> Trial<'a> {
     fn new(
         items: &'a [WorkItem],
         schedule: &'a Schedule,
@@ -419,7 +423,7 @@ mod tests {
         }
     }
 
-    fn run_failing(max_failures: Option<usize>) -> RunOutcome {
+    fn run_failing(max_failures: Option<usize>) -> TrialOutcome {
         let items: Vec<WorkItem> = (0..10).map(|_| WorkItem::new(vec![1, 2], 4)).collect();
         let options = DriveOptions {
             max_failures,

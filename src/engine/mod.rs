@@ -29,7 +29,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Dense request index, `0..n` within one run (warm-up requests use their own range).
 pub type RequestId = u64;
@@ -94,7 +94,7 @@ pub enum EngineError {
 }
 
 /// How an engine describes itself in every result file.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct EngineInfo {
     pub name: String,
     pub version: String,
@@ -163,7 +163,7 @@ pub struct HttpOptions {
     pub connect_timeout: Duration,
     /// From submission to the first token.
     pub first_token_timeout: Duration,
-    /// Longest gap between two chunks once tokens flow.
+    /// Longest gap between two token-bearing events once tokens flow.
     pub idle_timeout: Duration,
 }
 

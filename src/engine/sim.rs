@@ -23,9 +23,24 @@
 //! TTFT = `prefill_per_token * L`, TPOT = `step_base + step_per_sequence` and
 //! E2EL = TTFT + (n - 1) * TPOT, plus the driver's own few microseconds per step.
 //! The sim reads the clock only to pace itself, never for metrics.
+//!
+//! Run-to-run variation, off unless asked for: a real engine's next run differs
+//! from this one mostly by a shift that every request shares (placement,
+//! clocks, warm state). With `run_jitter_pct` each trial draws a speed factor
+//! `exp(run_jitter_pct / 100 * z)`, `z` standard normal, that multiplies every
+//! iteration's cost for the whole trial; with `iteration_jitter_pct` every
+//! iteration also draws its own factor the same way. The draws are seeded:
+//! trial `k` of an engine draws from `(seed, k)`, and `k` counts the calls to
+//! `reset_prefix_cache`, which the sweep makes before every trial (a fresh
+//! engine starts again at 0, so engines opened one per trial need a `seed`
+//! each to differ).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::StandardNormal;
 
 use super::args::EngineArgs;
 use super::{
@@ -51,6 +66,12 @@ pub struct SimConfig {
     pub vocab_size: u32,
     /// Test aid: the engine fails for the whole run after this many iterations.
     pub fail_after_iterations: Option<u64>,
+    /// Standard deviation of the log of each trial's speed factor, in percent.
+    pub run_jitter_pct: f64,
+    /// The same for each iteration's own factor.
+    pub iteration_jitter_pct: f64,
+    /// Seeds the jitter draws.
+    pub seed: u64,
 }
 
 impl Default for SimConfig {
@@ -65,6 +86,9 @@ impl Default for SimConfig {
             max_model_len: 8192,
             vocab_size: 32_000,
             fail_after_iterations: None,
+            run_jitter_pct: 0.0,
+            iteration_jitter_pct: 0.0,
+            seed: 0,
         }
     }
 }
@@ -116,6 +140,16 @@ impl SimConfig {
         if let Some(n) = args.take_positive("fail_after_iterations", u64::MAX)? {
             self.fail_after_iterations = Some(n);
         }
+        // Up to 50%: a factor of e^(0.5 z) already spans 0.2x..5x at |z| = 3.
+        if let Some(pct) = args.take_f64_in("run_jitter_pct", 0.0..=50.0)? {
+            self.run_jitter_pct = pct;
+        }
+        if let Some(pct) = args.take_f64_in("iteration_jitter_pct", 0.0..=50.0)? {
+            self.iteration_jitter_pct = pct;
+        }
+        if let Some(seed) = args.take_u64_in("seed", 0..=u64::MAX)? {
+            self.seed = seed;
+        }
         args.finish()?;
         Ok(self)
     }
@@ -151,10 +185,42 @@ pub struct SimEngine {
     busy_since: Option<Instant>,
     iterations_done: u64,
     model: Option<String>,
+    jitter: Jitter,
+}
+
+/// The current trial's draws: its speed factor, and the stream that the
+/// iterations' own factors come from.
+struct Jitter {
+    trial: u64,
+    speed_factor: f64,
+    rng: ChaCha8Rng,
+}
+
+impl Jitter {
+    fn draw(config: &SimConfig, trial: u64) -> Self {
+        let seed = config.seed ^ trial.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let speed_factor = lognormal_factor(config.run_jitter_pct, &mut rng);
+        Self {
+            trial,
+            speed_factor,
+            rng,
+        }
+    }
+}
+
+/// `exp(pct / 100 * z)`; exactly 1 (and no draw) when `pct` is 0.
+fn lognormal_factor(pct: f64, rng: &mut ChaCha8Rng) -> f64 {
+    if pct == 0.0 {
+        return 1.0;
+    }
+    let z: f64 = rng.sample(StandardNormal);
+    (pct / 100.0 * z).exp()
 }
 
 impl SimEngine {
     pub fn new(config: SimConfig) -> Self {
+        let jitter = Jitter::draw(&config, 0);
         Self {
             config,
             waiting: VecDeque::new(),
@@ -164,7 +230,18 @@ impl SimEngine {
             busy_since: None,
             iterations_done: 0,
             model: None,
+            jitter,
         }
+    }
+
+    /// The factor every iteration's cost is multiplied by in this trial.
+    pub fn speed_factor(&self) -> f64 {
+        self.jitter.speed_factor
+    }
+
+    /// Trials begun since the engine opened (calls to `reset_prefix_cache`).
+    pub fn trial(&self) -> u64 {
+        self.jitter.trial
     }
 
     pub fn from_options(options: &EngineOptions) -> Result<Self, EngineConfigError> {
@@ -195,12 +272,24 @@ impl SimEngine {
             admitted.push(sequence.id);
             self.running.insert(sequence.id, sequence);
         }
-        let cost = self.config.iteration_cost(prefill_tokens, decoding.len());
+        let cost = self.jittered(self.config.iteration_cost(prefill_tokens, decoding.len()));
         self.iteration = Some(Iteration {
             ends_at: now + cost,
             admitted,
             decoding,
         });
+    }
+
+    /// `cost` times the trial's and this iteration's factors, capped as
+    /// [`SimConfig::iteration_cost`] is.
+    fn jittered(&mut self, cost: Duration) -> Duration {
+        let iteration = lognormal_factor(self.config.iteration_jitter_pct, &mut self.jitter.rng);
+        let factor = self.jitter.speed_factor * iteration;
+        if factor == 1.0 {
+            return cost;
+        }
+        let seconds = cost.as_secs_f64() * factor;
+        Duration::from_secs_f64(seconds.min(MAX_ITERATION.as_secs_f64()))
     }
 
     fn finish_iteration(&mut self, iteration: Iteration, events: &mut Vec<Event>) {
@@ -244,13 +333,18 @@ fn sleep_until(deadline: Instant) {
 impl Engine for SimEngine {
     fn describe(&self) -> EngineInfo {
         let c = &self.config;
-        let settings = [
+        let mut settings = vec![
             ("max_batch_size", c.max_batch_size.to_string()),
             ("kv_capacity_tokens", c.kv_capacity_tokens.to_string()),
             ("prefill_us_per_token", micros(c.prefill_per_token)),
             ("step_base_us", micros(c.step_base)),
             ("step_per_seq_us", micros(c.step_per_sequence)),
         ];
+        if c.run_jitter_pct > 0.0 || c.iteration_jitter_pct > 0.0 {
+            settings.push(("run_jitter_pct", c.run_jitter_pct.to_string()));
+            settings.push(("iteration_jitter_pct", c.iteration_jitter_pct.to_string()));
+            settings.push(("seed", c.seed.to_string()));
+        }
         EngineInfo {
             name: NAME.into(),
             version: env!("CARGO_PKG_VERSION").into(),
@@ -259,7 +353,10 @@ impl Engine for SimEngine {
             tensor_parallel_size: 1,
             max_model_len: Some(c.max_model_len),
             vocab_size: Some(c.vocab_size),
-            settings: settings.map(|(k, v)| (k.to_string(), v)).into(),
+            settings: settings
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
         }
     }
 
@@ -319,6 +416,13 @@ impl Engine for SimEngine {
             ))),
             _ => Ok(()),
         }
+    }
+
+    /// The sim caches no prefixes; the sweep calls this before every trial,
+    /// so it starts the next trial's draws here.
+    fn reset_prefix_cache(&mut self) -> Result<(), EngineError> {
+        self.jitter = Jitter::draw(&self.config, self.jitter.trial + 1);
+        Ok(())
     }
 
     fn cancel(&mut self, id: RequestId) -> Result<(), EngineError> {
@@ -449,6 +553,96 @@ mod tests {
         assert_eq!(
             config.iteration_cost(0, 10),
             Duration::from_micros(6_000 + 400)
+        );
+    }
+
+    fn jittery(pairs: &[(&str, &str)]) -> SimEngine {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        SimEngine::new(SimConfig::default().with_args(&pairs).unwrap())
+    }
+
+    fn factors(engine: &mut SimEngine, trials: usize) -> Vec<f64> {
+        (0..trials)
+            .map(|_| {
+                engine.reset_prefix_cache().unwrap();
+                engine.speed_factor()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn without_jitter_every_trial_runs_at_the_modelled_speed() {
+        let mut engine = SimEngine::new(SimConfig::default());
+        assert_eq!(factors(&mut engine, 5), vec![1.0; 5]);
+        assert_eq!(engine.trial(), 5);
+        let cost = Duration::from_micros(6_400);
+        assert_eq!(engine.jittered(cost), cost, "no draw alters a cost");
+        let settings = engine.describe().settings;
+        assert!(!settings.contains_key("run_jitter_pct"), "{settings:?}");
+    }
+
+    /// Each trial's factor is `exp(0.03 z)`: over 4000 trials the log factors
+    /// have mean 0 and standard deviation 0.03 (to within 5%), and the same
+    /// seed replays the same sequence while another seed does not.
+    #[test]
+    fn run_jitter_draws_one_seeded_factor_per_trial() {
+        let mut engine = jittery(&[("run_jitter_pct", "3"), ("seed", "11")]);
+        let logs: Vec<f64> = factors(&mut engine, 4_000).iter().map(|f| f.ln()).collect();
+        let mean = logs.iter().sum::<f64>() / logs.len() as f64;
+        let sd = (logs.iter().map(|l| (l - mean).powi(2)).sum::<f64>() / 3_999.0).sqrt();
+        assert!(mean.abs() < 0.002, "mean log factor {mean}");
+        assert!((sd - 0.03).abs() < 0.0015, "sd of log factor {sd}");
+        let replay = factors(&mut jittery(&[("run_jitter_pct", "3"), ("seed", "11")]), 20);
+        assert_eq!(
+            replay,
+            factors(&mut jittery(&[("run_jitter_pct", "3"), ("seed", "11")]), 20)
+        );
+        assert_ne!(
+            replay,
+            factors(&mut jittery(&[("run_jitter_pct", "3"), ("seed", "12")]), 20)
+        );
+        assert!(
+            replay.windows(2).all(|w| w[0] != w[1]),
+            "a new factor every trial"
+        );
+        let settings = engine.describe().settings;
+        assert_eq!(settings["run_jitter_pct"], "3");
+        assert_eq!(settings["seed"], "11");
+    }
+
+    #[test]
+    fn the_trial_factor_scales_every_iteration_and_iteration_jitter_varies_them() {
+        let mut engine = jittery(&[("run_jitter_pct", "10"), ("seed", "3")]);
+        engine.reset_prefix_cache().unwrap();
+        let factor = engine.speed_factor();
+        assert_ne!(factor, 1.0);
+        let cost = Duration::from_micros(6_400);
+        for _ in 0..3 {
+            let got = engine.jittered(cost).as_secs_f64();
+            assert!((got - cost.as_secs_f64() * factor).abs() < 1e-9);
+        }
+        let mut noisy = jittery(&[("iteration_jitter_pct", "5"), ("seed", "3")]);
+        assert_eq!(noisy.speed_factor(), 1.0, "no run jitter asked for");
+        let costs: Vec<Duration> = (0..50).map(|_| noisy.jittered(cost)).collect();
+        assert!(costs.windows(2).all(|w| w[0] != w[1]), "{costs:?}");
+        let mean = costs.iter().map(Duration::as_secs_f64).sum::<f64>() / 50.0;
+        assert!((mean / cost.as_secs_f64() - 1.0).abs() < 0.03, "{mean}");
+    }
+
+    #[test]
+    fn jitter_arguments_are_range_checked() {
+        let args = |v: &str| vec![("run_jitter_pct".to_string(), v.to_string())];
+        assert!(SimConfig::default().with_args(&args("60")).is_err());
+        assert!(SimConfig::default().with_args(&args("-1")).is_err());
+        let seed = vec![("seed".to_string(), "x".to_string())];
+        assert!(SimConfig::default().with_args(&seed).is_err());
+        let ok = SimConfig::default().with_args(&args("2.5")).unwrap();
+        assert_eq!(
+            (ok.run_jitter_pct, ok.iteration_jitter_pct, ok.seed),
+            (2.5, 0.0, 0)
         );
     }
 

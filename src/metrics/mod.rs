@@ -10,13 +10,15 @@
 //! | queue delay | submitted - scheduled (client side) |
 //! | throughputs | completed requests' tokens / duration, where duration runs from the first scheduled to the last finished request |
 
+mod metric;
 pub mod samples;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::records::{Outcome, RequestRecord};
 use crate::stats::Summary;
 
+pub use metric::{LatencyMetric, Metric};
 pub use samples::{LatencySamples, LevelSamples, TrialThroughput};
 
 const NS_PER_MS: f64 = 1e6;
@@ -65,50 +67,8 @@ impl RequestMetrics {
     }
 }
 
-/// The latency metrics that carry percentiles (`--percentile-metrics`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LatencyMetric {
-    Ttft,
-    Tpot,
-    Itl,
-    E2el,
-}
-
-impl LatencyMetric {
-    pub const ALL: [LatencyMetric; 4] = [Self::Ttft, Self::Tpot, Self::Itl, Self::E2el];
-
-    /// The short name used in flags and JSON keys.
-    pub fn key(self) -> &'static str {
-        match self {
-            Self::Ttft => "ttft",
-            Self::Tpot => "tpot",
-            Self::Itl => "itl",
-            Self::E2el => "e2el",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|m| m.key() == name)
-    }
-
-    pub fn summary(self, run: &RunSummary) -> &Summary {
-        match self {
-            Self::Ttft => &run.ttft_ms,
-            Self::Tpot => &run.tpot_ms,
-            Self::Itl => &run.itl_ms,
-            Self::E2el => &run.e2el_ms,
-        }
-    }
-}
-
-impl std::fmt::Display for LatencyMetric {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.key().to_uppercase())
-    }
-}
-
 /// Service-level objectives for goodput, in milliseconds (`--goodput`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Slos {
     pub ttft_ms: Option<f64>,
     pub tpot_ms: Option<f64>,
@@ -130,9 +90,10 @@ impl Slos {
     }
 }
 
-/// Everything the report shows about one run.
+/// Everything the reports show about one level: its requests pooled over
+/// its trials (or one trial's, from [`LevelSummary::of`]).
 #[derive(Clone, Debug, PartialEq)]
-pub struct RunSummary {
+pub struct LevelSummary {
     pub completed: usize,
     pub failed: usize,
     pub cancelled: usize,
@@ -152,15 +113,23 @@ pub struct RunSummary {
     pub tokens_per_delivery: Summary,
 }
 
-impl RunSummary {
-    pub fn of(records: &[RequestRecord], percentiles: &[f64], slos: &Slos) -> RunSummary {
+/// The name [`LevelSummary`] had before levels were named as such; kept for
+/// code outside the crate.
+pub use LevelSummary as RunSummary;
+
+impl LevelSummary {
+    pub fn of(records: &[RequestRecord], percentiles: &[f64], slos: &Slos) -> LevelSummary {
         Self::of_trials(&[records], percentiles, slos)
     }
 
     /// One summary over several trials of the same level: latencies pool the
     /// requests of every trial, durations add up, so throughputs are totals
     /// over total time.
-    pub fn of_trials(trials: &[&[RequestRecord]], percentiles: &[f64], slos: &Slos) -> RunSummary {
+    pub fn of_trials(
+        trials: &[&[RequestRecord]],
+        percentiles: &[f64],
+        slos: &Slos,
+    ) -> LevelSummary {
         let records = || trials.iter().flat_map(|t| t.iter());
         let per_request: Vec<RequestMetrics> = records().filter_map(RequestMetrics::of).collect();
         let count = |o: Outcome| records().filter(|r| r.outcome == o).count();
@@ -183,7 +152,7 @@ impl RunSummary {
                     .collect(),
             )
         };
-        RunSummary {
+        LevelSummary {
             completed: per_request.len(),
             failed: count(Outcome::Failed),
             cancelled: count(Outcome::Cancelled),
@@ -269,7 +238,7 @@ mod tests {
             ttft_ms: Some(200.0),
             ..Slos::default()
         };
-        let s = RunSummary::of(&records, &[50.0], &slos);
+        let s = LevelSummary::of(&records, &[50.0], &slos);
         assert_eq!(s.duration_s, 1.0); // first scheduled 0 ms .. last finished 1000 ms
         assert_eq!(s.total_output_tokens, 6);
         assert_eq!(s.output_throughput, 6.0);
@@ -286,7 +255,7 @@ mod tests {
         failed.outcome = Outcome::Failed;
         let mut cancelled = record(0.0, 0.0, &[(10.0, 1)]);
         cancelled.outcome = Outcome::Cancelled;
-        let s = RunSummary::of(
+        let s = LevelSummary::of(
             &[failed, cancelled, record(0.0, 0.0, &[(20.0, 1)])],
             &[],
             &Slos::default(),

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{LatencyMetric, RequestMetrics, RunSummary, Slos};
+use super::{LatencyMetric, LevelSummary, RequestMetrics, Slos};
 use crate::records::RequestRecord;
 use crate::stats::Sample;
 
@@ -64,12 +64,12 @@ pub struct TrialThroughput {
 
 impl TrialThroughput {
     pub fn of(records: &[RequestRecord]) -> Self {
-        Self::from(&RunSummary::of(records, &[], &Slos::default()))
+        Self::from(&LevelSummary::of(records, &[], &Slos::default()))
     }
 }
 
-impl From<&RunSummary> for TrialThroughput {
-    fn from(run: &RunSummary) -> Self {
+impl From<&LevelSummary> for TrialThroughput {
+    fn from(run: &LevelSummary) -> Self {
         Self {
             duration_s: run.duration_s,
             completed: run.completed,

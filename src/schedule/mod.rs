@@ -13,23 +13,47 @@ use std::time::Duration;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Gamma};
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// Requests per second, or all at once.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+/// Requests per second, or all at once. In result files as vLLM writes it:
+/// a number, or `"inf"`.
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum RequestRate {
     Infinite,
     PerSecond(f64),
 }
 
-impl RequestRate {
-    /// As vLLM writes it in results: a number, or "inf".
-    pub fn to_json(self) -> serde_json::Value {
+impl Serialize for RequestRate {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {
-            RequestRate::Infinite => "inf".into(),
-            RequestRate::PerSecond(rate) => rate.into(),
+            RequestRate::Infinite => serializer.serialize_str("inf"),
+            RequestRate::PerSecond(rate) => serializer.serialize_f64(*rate),
         }
     }
+}
+
+impl<'de> Deserialize<'de> for RequestRate {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Written {
+            Number(f64),
+            Text(String),
+        }
+        match Written::deserialize(deserializer)? {
+            Written::Number(rate) => Ok(RequestRate::PerSecond(rate)),
+            Written::Text(text) if text == "inf" => Ok(RequestRate::Infinite),
+            Written::Text(text) => Err(serde::de::Error::custom(format!(
+                "request rate '{text}': expected a number or \"inf\""
+            ))),
+        }
+    }
+}
+
+/// `16`, or `unbounded` without a cap: how every output names a level's
+/// most requests in flight.
+pub fn concurrency_label(max_concurrency: Option<usize>) -> String {
+    max_concurrency.map_or("unbounded".into(), |c| c.to_string())
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -12,7 +12,7 @@ pub mod tokenizer;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One request of the workload, before it is scheduled.
 #[derive(Clone, Debug, PartialEq)]
@@ -40,7 +40,7 @@ impl WorkItem {
 pub struct WorkloadError(pub String);
 
 /// Which workload to build, with its parameters (from `--dataset-name` and friends).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "dataset", rename_all = "kebab-case")]
 pub enum WorkloadSpec {
     Random(random::RandomSpec),

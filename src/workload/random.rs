@@ -7,7 +7,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::WorkItem;
 
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RandomSpec {
     pub input_len: u32,
     pub output_len: u32,

@@ -9,7 +9,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::WorkItem;
 
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SharedPrefixSpec {
     pub num_users: u32,
     pub context_len: u32,

@@ -5,16 +5,28 @@
 //!
 //! It misbehaves on demand: the model name picks the behaviour of each
 //! request (see [`Mode`]), so one server serves every failure-mode test.
+//! `mixed:NAME` misbehaves as NAME on every other request it receives (the
+//! first, third, ...) and answers the rest properly, each on a connection of
+//! its own, so that a test can show the good requests of a run unharmed.
 //! Used in-process by tests/http_engines.rs and as its own process by
 //! examples/instant_server.rs (for the capacity benchmark and `vllm bench serve`).
+//!
+//! Most misbehaviours are bodies served by hyper. Those hyper cannot write
+//! (slow or endless headers, a broken chunk size) are written by hand on the
+//! raw connection: each connection's first request is read here before hyper
+//! sees it, and handed on to hyper, unchanged, unless it asks for one of them.
 #![allow(dead_code)] // each user needs a part
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::future::Future;
+use std::io::Write;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::BodyExt;
@@ -22,7 +34,8 @@ use hyper::body::{Body, Frame, Incoming};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
-use tokio::net::TcpListener;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
 
 /// What `/version` and `/v2` answer.
 pub const VERSION: &str = "instant-1";
@@ -48,6 +61,36 @@ pub enum Mode {
     NoDone,
     /// Two good chunks, then an `{"error": ...}` event.
     ErrorEvent,
+    /// `data: xxxx...` without a line end, as fast as the client reads.
+    EndlessLine,
+    /// Comment lines without end, as fast as the client reads, no token ever.
+    EndlessComments,
+    /// Two good chunks, then a `: keep-alive` comment every 50 ms, forever.
+    KeepAlive,
+    /// Events with empty data every 50 ms, forever, no token ever.
+    EndlessEmpty,
+    /// Two good chunks, then a line that never ends, one byte every 50 ms.
+    Drip,
+    /// The whole response, status line and headers included, one byte a second.
+    Slowloris,
+    /// A status line, then header lines without end.
+    HugeHeaders,
+    /// One good chunk, then a chunk-size field too large for any integer.
+    ChunkOverflow,
+    /// Per-chunk usage that goes down (7, then 3).
+    UsageDown,
+    /// Per-chunk usage past the budget: 3 x max_tokens + 20 on the last chunk.
+    UsageOver,
+    /// Per-chunk usage of -5 tokens.
+    UsageNegative,
+    /// Per-chunk usage of 4,000,000,000 tokens.
+    UsageAbsurd,
+    /// Triton: one response carrying 100,000 output ids.
+    IdsFlood,
+    /// The whole answer, no `[DONE]`, the connection held open.
+    NoDoneOpen,
+    /// The answer gzip-encoded (`Content-Encoding: gzip`), unasked.
+    Gzip,
 }
 
 impl Mode {
@@ -61,8 +104,48 @@ impl Mode {
             "silent" => Self::Silent,
             "no-done" => Self::NoDone,
             "error-event" => Self::ErrorEvent,
+            "endless-line" => Self::EndlessLine,
+            "endless-comments" => Self::EndlessComments,
+            "keep-alive" => Self::KeepAlive,
+            "endless-empty" => Self::EndlessEmpty,
+            "drip" => Self::Drip,
+            "slowloris" => Self::Slowloris,
+            "huge-headers" => Self::HugeHeaders,
+            "chunk-overflow" => Self::ChunkOverflow,
+            "usage-down" => Self::UsageDown,
+            "usage-over" => Self::UsageOver,
+            "usage-negative" => Self::UsageNegative,
+            "usage-absurd" => Self::UsageAbsurd,
+            "ids-flood" => Self::IdsFlood,
+            "no-done-open" => Self::NoDoneOpen,
+            "gzip" => Self::Gzip,
             _ => Self::Ok,
         }
+    }
+
+    /// Modes written by hand on the raw connection.
+    fn is_raw(self) -> bool {
+        matches!(
+            self,
+            Self::Slowloris | Self::HugeHeaders | Self::ChunkOverflow
+        )
+    }
+}
+
+/// What the server saw, for tests to check.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Answers the client walked away from: a body dropped before its end
+    /// (the client closed the connection), or a raw answer whose connection
+    /// the client closed.
+    pub abandoned: AtomicU64,
+    /// Generation requests under a `mixed:` name.
+    mixed: AtomicU64,
+}
+
+impl Stats {
+    pub fn abandoned(&self) -> u64 {
+        self.abandoned.load(Ordering::SeqCst)
     }
 }
 
@@ -74,6 +157,7 @@ pub struct Config {
     pub model: String,
     /// When set, requests without `Authorization: Bearer KEY` get HTTP 401.
     pub api_key: Option<String>,
+    pub stats: Arc<Stats>,
 }
 
 impl Default for Config {
@@ -82,29 +166,77 @@ impl Default for Config {
             tokens_per_chunk: 1,
             model: "instant".into(),
             api_key: None,
+            stats: Arc::default(),
+        }
+    }
+}
+
+/// One request's behaviour: its mode, and whether to close the connection
+/// after it (`mixed:` names, so that each of their requests comes on a new one).
+#[derive(Clone, Copy, Debug)]
+struct Decision {
+    mode: Mode,
+    close: bool,
+}
+
+impl Decision {
+    /// Decides once per generation request (it counts `mixed:` ones).
+    fn for_model(name: &str, stats: &Stats) -> Self {
+        match name.strip_prefix("mixed:") {
+            Some(inner) => {
+                let nth = stats.mixed.fetch_add(1, Ordering::SeqCst);
+                let mode = match nth % 2 {
+                    0 => Mode::from_model(inner),
+                    _ => Mode::Ok,
+                };
+                Self { mode, close: true }
+            }
+            None => Self {
+                mode: Mode::from_model(name),
+                close: false,
+            },
         }
     }
 }
 
 /// Serves on `listener` until the process ends.
 pub async fn serve(listener: TcpListener, config: Config) {
-    let config = std::sync::Arc::new(config);
+    let config = Arc::new(config);
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let config = config.clone();
-        tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |request| {
-                let config = config.clone();
-                async move { Ok::<_, Infallible>(handle(request, &config).await) }
-            });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        });
+        tokio::spawn(connection(stream, config.clone()));
     }
+}
+
+async fn connection(mut stream: TcpStream, config: Arc<Config>) {
+    let Ok(first) = read_first_request(&mut stream).await else {
+        return;
+    };
+    let decision = first
+        .model
+        .as_deref()
+        .map(|model| Decision::for_model(model, &config.stats));
+    if let Some(decision) = decision.filter(|d| d.mode.is_raw()) {
+        return raw_answer(stream, decision.mode, &config).await;
+    }
+    // hyper gets the bytes read so far back first; the first request's
+    // decision is already made (a `mixed:` name counts once).
+    let first_decision = Arc::new(Mutex::new(decision));
+    let io = TokioIo::new(Prefixed {
+        prefix: first.bytes,
+        inner: stream,
+    });
+    let service = hyper::service::service_fn(move |request| {
+        let config = config.clone();
+        let decided = first_decision.lock().unwrap().take();
+        async move { Ok::<_, Infallible>(handle(request, &config, decided).await) }
+    });
+    let _ = hyper::server::conn::http1::Builder::new()
+        .serve_connection(io, service)
+        .await;
 }
 
 /// Starts a server on a free loopback port in a thread of its own; for tests.
@@ -125,7 +257,194 @@ pub fn spawn(config: Config) -> SocketAddr {
     rx.recv().unwrap()
 }
 
-async fn handle(request: Request<Incoming>, config: &Config) -> Response<Frames> {
+/// A connection's first request as read from the socket, before hyper.
+struct FirstRequest {
+    /// Every byte read, handed on to hyper unless the answer is raw.
+    bytes: Vec<u8>,
+    /// The model a generation request names (`None` for anything else).
+    model: Option<String>,
+}
+
+/// Reads one request's head and body (by `Content-Length`), at most 16 MiB.
+async fn read_first_request(stream: &mut TcpStream) -> std::io::Result<FirstRequest> {
+    const MAX: usize = 16 << 20;
+    let mut bytes = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let (head_end, body_len) = loop {
+        if let Some(end) = find(&bytes, b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&bytes[..end]).to_ascii_lowercase();
+            let length = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .unwrap_or(0);
+            break (end + 4, length);
+        }
+        if bytes.len() > MAX {
+            return Ok(FirstRequest { bytes, model: None });
+        }
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        bytes.extend_from_slice(&chunk[..n]);
+    };
+    while bytes.len() < head_end + body_len && bytes.len() <= MAX {
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        bytes.extend_from_slice(&chunk[..n]);
+    }
+    let line = String::from_utf8_lossy(&bytes[..head_end]);
+    let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
+    let body = bytes.get(head_end..head_end + body_len).unwrap_or(&[]);
+    let json: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let model = generation_model(&path, &json);
+    Ok(FirstRequest { bytes, model })
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The model a generation request is for: in the body for OpenAI's
+/// endpoints, in the path for Triton's.
+fn generation_model(path: &str, json: &Value) -> Option<String> {
+    if path == "/v1/completions" || path == "/v1/chat/completions" {
+        return Some(
+            json.get("model")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .into(),
+        );
+    }
+    triton_model(path).map(str::to_string)
+}
+
+fn triton_model(path: &str) -> Option<&str> {
+    path.strip_prefix("/v2/models/")?
+        .strip_suffix("/generate_stream")
+}
+
+/// A socket whose first reads return bytes already taken from it.
+struct Prefixed {
+    prefix: Vec<u8>,
+    inner: TcpStream,
+}
+
+impl AsyncRead for Prefixed {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        if !self.prefix.is_empty() {
+            let n = self.prefix.len().min(buf.remaining());
+            buf.put_slice(&self.prefix[..n]);
+            self.prefix.drain(..n);
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Prefixed {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+}
+
+/// Answers that hyper would refuse to write, by hand; then the connection ends.
+async fn raw_answer(mut stream: TcpStream, mode: Mode, config: &Config) {
+    let walked_away = match mode {
+        Mode::Slowloris => {
+            let mut answer = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\
+                               transfer-encoding: chunked\r\n\r\n"
+                .to_vec();
+            answer.extend(chunked(&[event(&json!({"choices": [{"text": "tok "}]}))]));
+            let mut result = Ok(());
+            for byte in answer {
+                result = stream.write_all(&[byte]).await;
+                if result.is_err() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            result.is_err()
+        }
+        Mode::HugeHeaders => {
+            let mut result = stream
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n")
+                .await;
+            let filler = format!("x-filler: {}\r\n", "a".repeat(1000));
+            while result.is_ok() {
+                result = stream.write_all(filler.as_bytes()).await;
+            }
+            true
+        }
+        Mode::ChunkOverflow => {
+            let mut answer = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\
+                               transfer-encoding: chunked\r\n\r\n"
+                .to_vec();
+            let good = event(&json!({"choices": [{"text": "tok "}],
+                                     "usage": {"completion_tokens": 1}}));
+            answer.extend(chunked(&[good]));
+            // Twenty hex digits: 80 bits, more than any chunk size can hold.
+            answer.extend_from_slice(b"fffffffffffffffffffff\r\n");
+            let _ = stream.write_all(&answer).await;
+            // Held open until the client gives up on it.
+            let mut sink = [0u8; 1024];
+            while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
+            true
+        }
+        _ => false,
+    };
+    if walked_away {
+        config.stats.abandoned.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// `frames` in HTTP/1.1 chunked framing, without the final chunk.
+fn chunked(frames: &[Bytes]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for frame in frames {
+        out.extend(format!("{:x}\r\n", frame.len()).into_bytes());
+        out.extend_from_slice(frame);
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
+async fn handle(
+    request: Request<Incoming>,
+    config: &Config,
+    decided: Option<Decision>,
+) -> Response<Frames> {
     let path = request.uri().path().to_string();
     let method = request.method().clone();
     if let Some(key) = &config.api_key {
@@ -142,27 +461,70 @@ async fn handle(request: Request<Incoming>, config: &Config) -> Response<Frames>
         Err(_) => return reply(StatusCode::BAD_REQUEST, "cannot read the body"),
     };
     let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    match (method.as_str(), path.as_str()) {
-        ("GET", "/health") => reply(StatusCode::OK, ""),
+    let decide = |model: &str| decided.unwrap_or_else(|| Decision::for_model(model, &config.stats));
+    // Answers to GETs close their connection, so that a client's next request
+    // (perhaps for a raw answer) comes on a new one, through the door above.
+    let closing = Decision {
+        mode: Mode::Ok,
+        close: true,
+    };
+    let mut response = match (method.as_str(), path.as_str()) {
+        ("GET", "/health") => with_close(reply(StatusCode::OK, ""), closing),
         // vLLM's and Triton's version endpoints.
-        ("GET", "/version") | ("GET", "/v2") => reply(
-            StatusCode::OK,
-            &json!({"name": "instant", "version": VERSION}).to_string(),
+        ("GET", "/version") | ("GET", "/v2") => with_close(
+            reply(
+                StatusCode::OK,
+                &json!({"name": "instant", "version": VERSION}).to_string(),
+            ),
+            closing,
         ),
-        ("GET", "/v1/models") => reply(
-            StatusCode::OK,
-            &json!({"object": "list", "data": [{"id": config.model, "object": "model",
-                    "owned_by": "instant", "root": config.model}]})
-            .to_string(),
+        ("GET", "/v1/models") => with_close(
+            reply(
+                StatusCode::OK,
+                &json!({"object": "list", "data": [{"id": config.model, "object": "model",
+                        "owned_by": "instant", "root": config.model}]})
+                .to_string(),
+            ),
+            closing,
         ),
-        ("POST", "/v1/completions") => openai(&json, false, config),
-        ("POST", "/v1/chat/completions") => openai(&json, true, config),
-        ("POST", p) if p.starts_with("/v2/models/") && p.ends_with("/generate_stream") => {
-            let name = &p["/v2/models/".len()..p.len() - "/generate_stream".len()];
-            triton(&json, name, config)
+        ("POST", "/v1/completions") | ("POST", "/v1/chat/completions") => {
+            let model = json.get("model").and_then(Value::as_str).unwrap_or("");
+            let decision = decide(model);
+            let chat = path == "/v1/chat/completions";
+            match decision.mode.is_raw() {
+                true => raw_on_reused_connection(decision.mode),
+                false => with_close(openai(&json, chat, decision.mode, config), decision),
+            }
+        }
+        ("POST", p) if triton_model(p).is_some() => {
+            let name = triton_model(p).unwrap_or("");
+            let decision = decide(name);
+            match decision.mode.is_raw() {
+                true => raw_on_reused_connection(decision.mode),
+                false => with_close(triton(&json, name, decision.mode, config), decision),
+            }
         }
         _ => reply(StatusCode::NOT_FOUND, "not found"),
+    };
+    response.body_mut().stats = Some(config.stats.clone());
+    response
+}
+
+/// A raw answer can only open a connection; asked for later on one, say so
+/// rather than answer something else.
+fn raw_on_reused_connection(mode: Mode) -> Response<Frames> {
+    let message = format!("instant server: {mode:?} needs a new connection");
+    reply(StatusCode::INTERNAL_SERVER_ERROR, &message)
+}
+
+fn with_close(mut response: Response<Frames>, decision: Decision) -> Response<Frames> {
+    if decision.close {
+        response.headers_mut().insert(
+            "connection",
+            hyper::header::HeaderValue::from_static("close"),
+        );
     }
+    response
 }
 
 fn reply(status: StatusCode, text: &str) -> Response<Frames> {
@@ -207,9 +569,21 @@ fn chunk_sizes(n: u32, k: u32) -> Vec<u32> {
     (0..n.div_ceil(k)).map(|i| k.min(n - i * k)).collect()
 }
 
-fn openai(json: &Value, chat: bool, config: &Config) -> Response<Frames> {
+/// The per-chunk usage a lying mode reports for chunk `i` of `last`, whose
+/// true cumulative count is `total`.
+fn lying_usage(mode: Mode, i: usize, last: usize, total: u32, budget: u32) -> Value {
+    match (mode, i) {
+        (Mode::UsageDown, 1) => json!(7),
+        (Mode::UsageDown, 2) => json!(3),
+        (Mode::UsageNegative, 1) => json!(-5),
+        (Mode::UsageAbsurd, 1) => json!(4_000_000_000u64),
+        (Mode::UsageOver, i) if i + 1 == last => json!(3 * budget + 20),
+        _ => json!(total),
+    }
+}
+
+fn openai(json: &Value, chat: bool, mode: Mode, config: &Config) -> Response<Frames> {
     let model = json.get("model").and_then(Value::as_str).unwrap_or("");
-    let mode = Mode::from_model(model);
     if let Some(reply) = error_reply(mode) {
         return reply;
     }
@@ -226,9 +600,10 @@ fn openai(json: &Value, chat: bool, config: &Config) -> Response<Frames> {
             .unwrap_or(false)
     };
     let (include_usage, continuous) = (flag("include_usage"), flag("continuous_usage_stats"));
-    let usage = |completion: u32| {
+    let usage = |completion: Value| {
+        let total = completion.as_i64().unwrap_or(0) + prompt_tokens as i64;
         json!({"prompt_tokens": prompt_tokens, "completion_tokens": completion,
-               "total_tokens": prompt_tokens as u32 + completion})
+               "total_tokens": total})
     };
     let object = if chat {
         "chat.completion.chunk"
@@ -241,11 +616,12 @@ fn openai(json: &Value, chat: bool, config: &Config) -> Response<Frames> {
             "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""},
                          "finish_reason": null}]});
         if continuous {
-            head["usage"] = usage(0);
+            head["usage"] = usage(json!(0));
         }
         frames.push(event(&head));
     }
-    let sizes = chunk_sizes(max_tokens(json), config.tokens_per_chunk);
+    let budget = max_tokens(json);
+    let sizes = chunk_sizes(budget, config.tokens_per_chunk);
     let last = sizes.len();
     let mut total = 0;
     for (i, k) in sizes.into_iter().enumerate() {
@@ -263,27 +639,26 @@ fn openai(json: &Value, chat: bool, config: &Config) -> Response<Frames> {
         let mut chunk = json!({"id": "cmpl-0", "object": object, "created": 0, "model": model,
                                "choices": [choice]});
         if continuous {
-            chunk["usage"] = usage(total);
+            chunk["usage"] = usage(lying_usage(mode, i, last, total, budget));
         }
         frames.push(event(&chunk));
     }
     if include_usage {
         frames.push(event(
             &json!({"id": "cmpl-0", "object": object, "created": 0,
-                                  "model": model, "choices": [], "usage": usage(total)}),
+                                  "model": model, "choices": [], "usage": usage(json!(total))}),
         ));
     }
     frames.push(Bytes::from_static(b"data: [DONE]\n\n"));
     stream_response(frames, mode)
 }
 
-fn triton(json: &Value, name: &str, config: &Config) -> Response<Frames> {
-    let mode = Mode::from_model(name);
+fn triton(json: &Value, name: &str, mode: Mode, config: &Config) -> Response<Frames> {
     if let Some(reply) = error_reply(mode) {
         return reply;
     }
     let ids = json.get("input_ids").is_some();
-    let frames = chunk_sizes(max_tokens(json), config.tokens_per_chunk)
+    let mut frames: Vec<Bytes> = chunk_sizes(max_tokens(json), config.tokens_per_chunk)
         .into_iter()
         .map(|k| {
             let mut chunk = json!({"model_name": name, "model_version": "1"});
@@ -295,12 +670,19 @@ fn triton(json: &Value, name: &str, config: &Config) -> Response<Frames> {
             event(&chunk)
         })
         .collect();
+    if mode == Mode::IdsFlood {
+        let flood = json!({"model_name": name, "model_version": "1",
+                           "output_ids": vec![7; 100_000]});
+        frames.insert(1.min(frames.len()), event(&flood));
+    }
     stream_response(frames, mode)
 }
 
 /// Applies a streaming misbehaviour to a good answer.
 fn stream_response(mut frames: Vec<Bytes>, mode: Mode) -> Response<Frames> {
     let keep_two = |frames: &mut Vec<Bytes>| frames.truncate(2);
+    let every = |ms: u64| Some(Duration::from_millis(ms));
+    let mut gzip = false;
     let end = match mode {
         Mode::Malformed => {
             keep_two(&mut frames);
@@ -332,16 +714,58 @@ fn stream_response(mut frames: Vec<Bytes>, mode: Mode) -> Response<Frames> {
             frames.push(Bytes::from_static(b"data: [DONE]\n\n"));
             End::Close
         }
+        Mode::EndlessLine => {
+            frames = vec![Bytes::from_static(b"data: ")];
+            End::Repeat(Bytes::from(vec![b'x'; 64 << 10]), None)
+        }
+        Mode::EndlessComments => {
+            frames.clear();
+            End::Repeat(Bytes::from(": keep-alive\n".repeat(1000)), None)
+        }
+        Mode::KeepAlive => {
+            keep_two(&mut frames);
+            End::Repeat(Bytes::from_static(b": keep-alive\n\n"), every(50))
+        }
+        Mode::EndlessEmpty => {
+            frames.clear();
+            End::Repeat(Bytes::from_static(b"data:\n\n"), every(50))
+        }
+        Mode::Drip => {
+            keep_two(&mut frames);
+            frames.push(Bytes::from_static(b"data: {\"choices\": [{\"text\": \""));
+            End::Repeat(Bytes::from_static(b"x"), every(50))
+        }
+        Mode::NoDoneOpen => {
+            // Triton has no end marker: its body just never ends.
+            if frames
+                .last()
+                .is_some_and(|f| f.starts_with(b"data: [DONE]"))
+            {
+                frames.pop();
+            }
+            End::Hang
+        }
+        Mode::Gzip => {
+            gzip = true;
+            let mut encoder =
+                flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            for frame in &frames {
+                encoder.write_all(frame).unwrap();
+            }
+            frames = vec![Bytes::from(encoder.finish().unwrap())];
+            End::Close
+        }
         _ => End::Close,
     };
-    Response::builder()
-        .header("content-type", "text/event-stream")
-        .body(Frames::new(frames, end))
-        .unwrap()
+    let mut response = Response::builder().header("content-type", "text/event-stream");
+    if gzip {
+        response = response.header("content-encoding", "gzip");
+    }
+    response.body(Frames::new(frames, end)).unwrap()
 }
 
 /// How a body ends after its frames.
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, PartialEq)]
 enum End {
     /// Properly.
     Close,
@@ -349,23 +773,40 @@ enum End {
     Cut,
     /// Never: the connection stays open with nothing more to say.
     Hang,
+    /// Never: this frame again and again, at once or at this interval.
+    Repeat(Bytes, Option<Duration>),
 }
 
 /// A body of ready frames, each written as its own chunk.
 pub struct Frames {
     frames: VecDeque<Bytes>,
     end: End,
-    /// Before a cut: a pause, so what came before reaches the client first.
+    /// Before a cut, a pause so that what came before reaches the client
+    /// first; between repeats, the interval.
     pause: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// The body ended as planned (a hang or a repeat never does).
+    done: bool,
+    /// Where a body the client walked away from is counted.
+    stats: Option<Arc<Stats>>,
 }
 
 impl Frames {
     fn new(frames: Vec<Bytes>, end: End) -> Self {
         Self {
             frames: frames.into(),
-            end,
             pause: (end == End::Cut)
-                .then(|| Box::pin(tokio::time::sleep(std::time::Duration::from_millis(50)))),
+                .then(|| Box::pin(tokio::time::sleep(Duration::from_millis(50)))),
+            end,
+            done: false,
+            stats: None,
+        }
+    }
+}
+
+impl Drop for Frames {
+    fn drop(&mut self) {
+        if let (false, Some(stats)) = (self.done, &self.stats) {
+            stats.abandoned.fetch_add(1, Ordering::SeqCst);
         }
     }
 }
@@ -387,11 +828,23 @@ impl Body for Frames {
             }
             self.pause = None;
         }
-        match self.end {
-            End::Close => Poll::Ready(None),
-            End::Cut => Poll::Ready(Some(Err(std::io::Error::other("cut on purpose")))),
+        match self.end.clone() {
+            End::Close => {
+                self.done = true;
+                Poll::Ready(None)
+            }
+            End::Cut => {
+                self.done = true;
+                Poll::Ready(Some(Err(std::io::Error::other("cut on purpose"))))
+            }
             // Never woken: the client's timeout or disconnect ends it.
             End::Hang => Poll::Pending,
+            End::Repeat(frame, every) => {
+                if let Some(every) = every {
+                    self.pause = Some(Box::pin(tokio::time::sleep(every)));
+                }
+                Poll::Ready(Some(Ok(Frame::data(frame))))
+            }
         }
     }
 }

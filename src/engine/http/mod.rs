@@ -1,7 +1,9 @@
 //! Engines behind an HTTP server: `openai` (OpenAI-compatible completions and
-//! chat completions) and `triton` (Triton's `generate_stream`). What they share
-//! lives here: the client, its small tokio runtime, the server-sent-events
-//! parser, timeouts, failure reasons and token counting.
+//! chat completions) and `triton` (Triton's `generate_stream`). Here: the
+//! settings both share, the client and its small tokio runtime, and the
+//! [`Engine`] that hands requests to streaming tasks. Apart: the
+//! server-sent-events parser (`sse`), token counting (`count`) and the
+//! per-request streaming task with its failure reasons (`stream`).
 //!
 //! How a request flows: `submit` spawns one task that POSTs the request and
 //! reads the event stream; every chunk that carries tokens becomes one
@@ -18,7 +20,10 @@
 //! built on; reqwest itself would add URL, IDNA and Unicode-table crates that
 //! a client for one fixed URL does not need.
 
+mod count;
 pub mod openai;
+mod sse;
+mod stream;
 pub mod triton;
 
 use std::collections::{BTreeMap, HashMap};
@@ -28,27 +33,38 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
-use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use hyper::header::{HeaderValue, AUTHORIZATION};
 use hyper::{Method, Request, Uri};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use serde_json::{json, Value};
+use serde_json::Value;
 use tokenizers::Tokenizer;
 use tokio::runtime::Runtime;
 use tokio::task::AbortHandle;
 
+use self::count::TokenCounter;
+use self::sse::DEFAULT_MAX_EVENT_BYTES;
+use self::stream::{HttpClient, Limits, Shared, Timeouts};
+use super::args::EngineArgs;
 use super::{
     Engine, EngineConfigError, EngineError, EngineInfo, EngineOptions, EngineRequest, Event,
     RequestId,
 };
 use crate::workload::tokenizer::load_file;
 
-/// Longest error body quoted in a failure reason.
-const REASON_BODY_CHARS: usize = 200;
-
-type HttpClient = Client<HttpConnector, Full<Bytes>>;
+/// The default of `--engine-arg max_bytes_per_token`: a body may carry this
+/// much per output token asked for (plus one largest event). vLLM's chunks
+/// are about 300 bytes per token with per-chunk usage, a few KiB with
+/// logprobs; 64 KiB leaves room for any honest server and stops a flood.
+const DEFAULT_MAX_BYTES_PER_TOKEN: u64 = 64 << 10;
+/// hyper's limits on a response head, set here rather than left to its
+/// defaults: 64 KiB of status line and headers (hyper's read buffer, which
+/// also caps one read of the body), and 100 headers.
+const MAX_HEADER_BYTES: usize = 64 << 10;
+const MAX_HEADERS: usize = 100;
+/// Most bytes of the version answer read at start-up.
+const VERSION_BODY_BYTES: usize = 16 << 10;
 
 /// What one streamed event said.
 #[derive(Debug, PartialEq)]
@@ -78,16 +94,21 @@ pub(crate) struct Common {
     pub url: Uri,
     pub tokenizer: Option<Arc<Tokenizer>>,
     pub client_threads: usize,
-    /// `--engine-arg` keys left for the protocol, in order.
-    pub args: Vec<(String, String)>,
+    pub limits: Limits,
 }
 
 impl Common {
+    /// The shared settings, and the `--engine-arg` keys left for the protocol
+    /// to take before it calls [`EngineArgs::finish`].
     pub fn from_options(
         engine: &str,
         options: &EngineOptions,
         default_endpoint: &str,
-    ) -> Result<Self, EngineConfigError> {
+    ) -> Result<(Self, EngineArgs), EngineConfigError> {
+        let mut args = EngineArgs::new(engine, &options.args);
+        for warning in args.warnings() {
+            eprintln!("warning: {warning}");
+        }
         let http = &options.http;
         let model_name = http
             .served_model_name
@@ -109,33 +130,33 @@ impl Common {
             .map(|path| load_file(path).map_err(EngineConfigError))
             .transpose()?
             .map(Arc::new);
-        let mut client_threads = 1;
-        let mut args = Vec::new();
-        for (key, value) in &options.args {
-            if key == "client_threads" {
-                client_threads = value
-                    .parse()
-                    .ok()
-                    .filter(|&n| (1..=64).contains(&n))
-                    .ok_or_else(|| {
-                        EngineConfigError(format!(
-                            "{engine} engine arg client_threads={value}: expected 1..64"
-                        ))
-                    })?;
-            } else {
-                args.push((key.clone(), value.clone()));
-            }
-        }
-        Ok(Self {
+        // At most 64: in range for usize everywhere.
+        let client_threads = args.take_u64_in("client_threads", 1..=64)?.unwrap_or(1) as usize;
+        // A 1 KiB floor keeps a typo from failing every request; the ceilings
+        // keep the budgets' products far from overflow and a typo from
+        // lifting the bound altogether.
+        let max_event_bytes = args
+            .take_u64_in("max_event_bytes", 1 << 10..=1 << 30)?
+            .map_or(DEFAULT_MAX_EVENT_BYTES, |n| n as usize);
+        let max_bytes_per_token = args
+            .take_u64_in("max_bytes_per_token", 16..=1 << 24)?
+            .unwrap_or(DEFAULT_MAX_BYTES_PER_TOKEN);
+        let limits = Limits {
+            max_event_bytes,
+            max_bytes_per_token,
+            max_header_bytes: MAX_HEADER_BYTES,
+            max_headers: MAX_HEADERS,
+        };
+        let common = Self {
             model_name,
             url,
             tokenizer,
             client_threads,
-            args,
-        })
+            limits,
+        };
+        Ok((common, args))
     }
 
-    /// Decodes a prompt for servers that take text.
     /// What every HTTP engine says of itself; the version is the server's,
     /// asked for at start-up, and the client's own goes in the settings.
     pub fn engine_info(
@@ -159,6 +180,7 @@ impl Common {
         }
     }
 
+    /// Decodes a prompt for servers that take text.
     pub fn prompt_text(&self, ids: &[u32]) -> Result<String, String> {
         let tokenizer = self
             .tokenizer
@@ -167,17 +189,6 @@ impl Common {
         tokenizer
             .decode(ids, false)
             .map_err(|e| format!("cannot decode the prompt: {e}"))
-    }
-}
-
-/// `true`/`false` engine args.
-pub(crate) fn parse_bool(engine: &str, key: &str, value: &str) -> Result<bool, EngineConfigError> {
-    match value {
-        "true" | "1" | "yes" => Ok(true),
-        "false" | "0" | "no" => Ok(false),
-        _ => Err(EngineConfigError(format!(
-            "{engine} engine arg {key}={value}: expected true or false"
-        ))),
     }
 }
 
@@ -205,151 +216,6 @@ fn parse_url(base: &str, endpoint: &str) -> Result<Uri, EngineConfigError> {
     Ok(uri)
 }
 
-/// How output tokens were counted, as written in results.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub(crate) enum CountMethod {
-    /// The server's cumulative `usage.completion_tokens` on every chunk: exact.
-    Usage,
-    /// Token ids in the chunk (Triton's `output_ids`): exact.
-    TokenIds,
-    /// The model's tokenizer over the streamed text.
-    Tokenizer,
-    /// One token per chunk with text: only right for servers that stream token by token.
-    Chunks,
-}
-
-impl CountMethod {
-    fn name(self) -> &'static str {
-        match self {
-            Self::Usage => "usage",
-            Self::TokenIds => "token_ids",
-            Self::Tokenizer => "tokenizer",
-            Self::Chunks => "chunks",
-        }
-    }
-}
-
-/// Counts one request's output tokens as chunks arrive.
-pub(crate) struct TokenCounter {
-    tokenizer: Option<Arc<Tokenizer>>,
-    text: String,
-    delivered: u64,
-    method: Option<CountMethod>,
-    /// `usage.completion_tokens` of the server's final report, when it sent one.
-    final_usage: Option<u64>,
-}
-
-impl TokenCounter {
-    fn new(tokenizer: Option<Arc<Tokenizer>>) -> Self {
-        Self {
-            tokenizer,
-            text: String::new(),
-            delivered: 0,
-            method: None,
-            final_usage: None,
-        }
-    }
-
-    /// The new tokens of one chunk, by the best evidence it carries: a
-    /// cumulative usage count, then token ids, then the tokenizer over the
-    /// text so far, then one per chunk with text.
-    pub fn chunk(&mut self, usage: Option<u64>, ids: Option<usize>, text: Option<&str>) -> u32 {
-        let text = text.unwrap_or("");
-        self.text.push_str(text);
-        let (method, new) = if let Some(total) = usage {
-            (CountMethod::Usage, total.saturating_sub(self.delivered))
-        } else if let Some(n) = ids {
-            (CountMethod::TokenIds, n as u64)
-        } else if let Some(tokenizer) = &self.tokenizer {
-            // Re-encoding the whole text keeps tokens split across chunks whole.
-            let total = tokenizer
-                .encode(self.text.as_str(), false)
-                .map_or(0, |e| e.get_ids().len() as u64);
-            (CountMethod::Tokenizer, total.saturating_sub(self.delivered))
-        } else {
-            (CountMethod::Chunks, u64::from(!text.is_empty()))
-        };
-        if new > 0 {
-            self.method.get_or_insert(method);
-        }
-        self.delivered += new;
-        new.min(u32::MAX as u64) as u32
-    }
-
-    /// The server's final usage report (a chunk with no choices).
-    pub fn final_usage(&mut self, completion_tokens: u64) {
-        self.final_usage = Some(completion_tokens);
-    }
-
-    /// Kept in the request's detailed record: how it was counted, and whether
-    /// the server's own total agrees with the deliveries.
-    fn stats(&self) -> Value {
-        json!({
-            "token_count": self.method.map(CountMethod::name),
-            "delivered_tokens": self.delivered,
-            "usage_completion_tokens": self.final_usage,
-            "usage_agrees": self.final_usage.map(|u| u == self.delivered),
-        })
-    }
-}
-
-/// Server-sent events, cut into `data` payloads. Only `data` lines matter to
-/// these protocols; comments and other fields are skipped. Hand-written: the
-/// format is a few lines of spec and the crates for it add an async stack of
-/// their own.
-#[derive(Default)]
-pub(crate) struct SseParser {
-    line: Vec<u8>,
-    data: Option<String>,
-}
-
-impl SseParser {
-    /// Feeds bytes; appends every completed event's data to `out`.
-    pub fn push(&mut self, bytes: &[u8], out: &mut Vec<String>) -> Result<(), String> {
-        for &b in bytes {
-            if b == b'\n' {
-                let line = std::mem::take(&mut self.line);
-                self.line_done(&line, out)?;
-                self.line = line; // reuse the allocation
-                self.line.clear();
-            } else {
-                self.line.push(b);
-            }
-        }
-        Ok(())
-    }
-
-    /// At the end of the body: an event without its closing blank line still counts.
-    pub fn finish(&mut self, out: &mut Vec<String>) -> Result<(), String> {
-        if !self.line.is_empty() {
-            let line = std::mem::take(&mut self.line);
-            self.line_done(&line, out)?;
-        }
-        out.extend(self.data.take());
-        Ok(())
-    }
-
-    fn line_done(&mut self, line: &[u8], out: &mut Vec<String>) -> Result<(), String> {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if line.is_empty() {
-            out.extend(self.data.take());
-            return Ok(());
-        }
-        let line = std::str::from_utf8(line).map_err(|_| "malformed event: not UTF-8")?;
-        if let Some(value) = line.strip_prefix("data:") {
-            let value = value.strip_prefix(' ').unwrap_or(value);
-            match &mut self.data {
-                Some(data) => {
-                    data.push('\n');
-                    data.push_str(value);
-                }
-                None => self.data = Some(value.to_string()),
-            }
-        }
-        Ok(())
-    }
-}
-
 /// The first characters of `text`, for failure reasons.
 pub(crate) fn excerpt(text: &str, chars: usize) -> String {
     let mut cut: String = text.chars().take(chars).collect();
@@ -369,23 +235,6 @@ pub(crate) fn error_in(value: &Value) -> Option<String> {
             .and_then(Value::as_str)
             .map_or_else(|| other.to_string(), str::to_string),
     })
-}
-
-/// Timeouts of one stream.
-#[derive(Clone, Copy)]
-struct Timeouts {
-    first_token: Duration,
-    idle: Duration,
-}
-
-/// What every streaming task needs, shared.
-struct Shared {
-    client: HttpClient,
-    url: Uri,
-    authorization: Option<HeaderValue>,
-    protocol: Arc<dyn Protocol>,
-    tokenizer: Option<Arc<Tokenizer>>,
-    timeouts: Timeouts,
 }
 
 /// An engine behind an HTTP server, speaking `Protocol`.
@@ -419,6 +268,8 @@ impl HttpEngine {
             connector.set_nodelay(true);
             Client::builder(TokioExecutor::new())
                 .pool_max_idle_per_host(usize::MAX)
+                .http1_max_buf_size(common.limits.max_header_bytes)
+                .http1_max_headers(common.limits.max_headers)
                 .build(connector)
         };
         let authorization = api_key_header(&http.api_key_env)?;
@@ -438,6 +289,15 @@ impl HttpEngine {
         settings.insert("client_version".into(), env!("CARGO_PKG_VERSION").into());
         settings.insert("url".into(), common.url.to_string());
         settings.insert("client_threads".into(), common.client_threads.to_string());
+        let limits = common.limits;
+        for (key, value) in [
+            ("max_event_bytes", limits.max_event_bytes as u64),
+            ("max_bytes_per_token", limits.max_bytes_per_token),
+            ("max_header_bytes", limits.max_header_bytes as u64),
+            ("max_headers", limits.max_headers as u64),
+        ] {
+            settings.insert(key.into(), value.to_string());
+        }
         settings.insert(
             "api_key".into(),
             match authorization {
@@ -467,6 +327,7 @@ impl HttpEngine {
                     first_token: http.first_token_timeout,
                     idle: http.idle_timeout,
                 },
+                limits,
             }),
             tx,
             rx,
@@ -499,7 +360,11 @@ async fn server_version(
     if !response.status().is_success() {
         return None;
     }
-    let body = response.into_body().collect().await.ok()?.to_bytes();
+    let body = http_body_util::Limited::new(response.into_body(), VERSION_BODY_BYTES)
+        .collect()
+        .await
+        .ok()?
+        .to_bytes();
     let value: Value = serde_json::from_slice(&body).ok()?;
     value.get("version")?.as_str().map(str::to_string)
 }
@@ -539,36 +404,13 @@ impl Engine for HttpEngine {
             .runtime
             .as_ref()
             .ok_or_else(|| EngineError::Fatal("the HTTP client was shut down".into()))?;
-        let shared = self.shared.clone();
-        let tx = self.tx.clone();
-        let task = runtime.spawn(async move {
-            let mut counter = TokenCounter::new(shared.tokenizer.clone());
-            let result = stream(&shared, id, body, &mut counter, &tx).await;
-            // Sends fail only once the engine is gone; nobody is listening then.
-            let _ = match &result {
-                Ok(_) => tx
-                    .send(Event::EngineStats {
-                        id,
-                        stats: counter.stats(),
-                    })
-                    .and_then(|()| {
-                        tx.send(Event::Tokens {
-                            id,
-                            tokens: 0,
-                            finished: true,
-                        })
-                    }),
-                Err(reason) => tx.send(Event::Failed {
-                    id,
-                    reason: reason.clone(),
-                }),
-            };
-            // Reading what follows the end marker (normally just the body's
-            // end) lets the connection go back to the pool for the next request.
-            if let Ok(Some(rest)) = result {
-                let _ = tokio::time::timeout(shared.timeouts.idle, rest.collect()).await;
-            }
-        });
+        let task = runtime.spawn(stream::request(
+            self.shared.clone(),
+            id,
+            request.max_output_tokens,
+            body,
+            self.tx.clone(),
+        ));
         self.tasks.insert(id, task.abort_handle());
         Ok(())
     }
@@ -626,184 +468,9 @@ impl Drop for HttpEngine {
     }
 }
 
-/// Streams one request, sending a `Tokens` event per chunk with tokens.
-/// `Ok` holds the rest of the body after an end marker, `Err` the failure reason.
-async fn stream(
-    shared: &Shared,
-    id: RequestId,
-    body: Value,
-    counter: &mut TokenCounter,
-    tx: &Sender<Event>,
-) -> Result<Option<Incoming>, String> {
-    let timeouts = shared.timeouts;
-    let first_deadline = tokio::time::Instant::now() + timeouts.first_token;
-    let no_first_token = || {
-        format!(
-            "no token within first-token timeout {}s",
-            timeouts.first_token.as_secs_f64()
-        )
-    };
-    let mut request = Request::builder()
-        .method(Method::POST)
-        .uri(shared.url.clone())
-        .header(CONTENT_TYPE, "application/json");
-    if let Some(key) = &shared.authorization {
-        request = request.header(AUTHORIZATION, key.clone());
-    }
-    let request = request
-        .body(Full::new(Bytes::from(body.to_string())))
-        .map_err(|e| format!("cannot build the request: {e}"))?;
-    let response = tokio::time::timeout_at(first_deadline, shared.client.request(request))
-        .await
-        .map_err(|_| no_first_token())?
-        .map_err(|e| client_error(&e, &shared.url))?;
-    let status = response.status();
-    let mut body = response.into_body();
-    if !status.is_success() {
-        let text = tokio::time::timeout(timeouts.idle, body.collect())
-            .await
-            .ok()
-            .and_then(Result::ok)
-            .map(|b| String::from_utf8_lossy(&b.to_bytes()).into_owned())
-            .unwrap_or_default();
-        return Err(format!(
-            "HTTP {}: {}",
-            status.as_u16(),
-            excerpt(text.trim(), REASON_BODY_CHARS)
-        ));
-    }
-    let mut parser = SseParser::default();
-    let mut payloads = Vec::new();
-    let mut got_token = false;
-    loop {
-        let frame = if got_token {
-            tokio::time::timeout(timeouts.idle, body.frame()).await
-        } else {
-            tokio::time::timeout_at(first_deadline, body.frame()).await
-        };
-        let at_end = match frame {
-            Err(_) if got_token => {
-                return Err(format!(
-                    "idle for {}s mid-stream",
-                    timeouts.idle.as_secs_f64()
-                ))
-            }
-            Err(_) => return Err(no_first_token()),
-            Ok(None) => {
-                parser.finish(&mut payloads)?;
-                true
-            }
-            Ok(Some(Err(e))) => return Err(format!("connection lost mid-stream: {}", root(&e))),
-            Ok(Some(Ok(frame))) => {
-                if let Ok(data) = frame.into_data() {
-                    parser.push(&data, &mut payloads)?;
-                }
-                false
-            }
-        };
-        for payload in payloads.drain(..) {
-            match shared.protocol.parse(&payload, counter)? {
-                // Whatever follows the end marker is of no interest.
-                Parsed::Done => return Ok(Some(body)),
-                Parsed::Tokens(0) => {}
-                Parsed::Tokens(tokens) => {
-                    got_token = true;
-                    let _ = tx.send(Event::Tokens {
-                        id,
-                        tokens,
-                        finished: false,
-                    });
-                }
-            }
-        }
-        if at_end {
-            return match shared.protocol.needs_done_marker() {
-                true => Err("stream ended before [DONE]".into()),
-                false => Ok(None),
-            };
-        }
-    }
-}
-
-/// A client error as a failure reason: "connection refused" and friends.
-fn client_error(error: &hyper_util::client::legacy::Error, url: &Uri) -> String {
-    let authority = url.authority().map_or("", |a| a.as_str());
-    if error.is_connect() {
-        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
-        while let Some(e) = source {
-            if let Some(io) = e.downcast_ref::<std::io::Error>() {
-                return match io.kind() {
-                    std::io::ErrorKind::ConnectionRefused => {
-                        format!("connection refused by {authority}")
-                    }
-                    std::io::ErrorKind::TimedOut => format!("connect timeout to {authority}"),
-                    _ => format!("cannot connect to {authority}: {io}"),
-                };
-            }
-            source = e.source();
-        }
-        return format!("cannot connect to {authority}: {}", root(error));
-    }
-    format!("request failed: {}", root(error))
-}
-
-/// The innermost cause of an error, which says what actually happened.
-fn root(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut last = error;
-    while let Some(next) = last.source() {
-        last = next;
-    }
-    if std::ptr::eq(
-        last as *const _ as *const u8,
-        error as *const _ as *const u8,
-    ) {
-        error.to_string()
-    } else {
-        format!("{error}: {last}")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn events(chunks: &[&str]) -> Vec<String> {
-        let mut parser = SseParser::default();
-        let mut out = Vec::new();
-        for chunk in chunks {
-            parser.push(chunk.as_bytes(), &mut out).unwrap();
-        }
-        parser.finish(&mut out).unwrap();
-        out
-    }
-
-    #[test]
-    fn sse_events_split_anywhere() {
-        assert_eq!(
-            events(&["data: {\"a\"", ":1}\n\n: comment\n\ndata: [DONE]\r\n\r\n"]),
-            vec!["{\"a\":1}", "[DONE]"]
-        );
-        assert_eq!(events(&["data: x\ndata: y\n\n"]), vec!["x\ny"]);
-        assert_eq!(events(&["event: a\nid: 3\n\n"]), Vec::<String>::new());
-        // The last event may lack its blank line when the body ends.
-        assert_eq!(events(&["data: last"]), vec!["last"]);
-    }
-
-    #[test]
-    fn counting_prefers_usage_then_ids_then_chunks() {
-        let mut counter = TokenCounter::new(None);
-        assert_eq!(counter.chunk(Some(3), None, Some("abc")), 3);
-        assert_eq!(counter.chunk(Some(5), None, Some("de")), 2);
-        counter.final_usage(5);
-        assert_eq!(counter.stats()["usage_agrees"], true);
-        assert_eq!(counter.stats()["token_count"], "usage");
-        let mut counter = TokenCounter::new(None);
-        assert_eq!(counter.chunk(None, Some(4), None), 4);
-        assert_eq!(counter.chunk(None, None, Some("x")), 1);
-        assert_eq!(counter.chunk(None, None, Some("")), 0);
-        counter.final_usage(7);
-        assert_eq!(counter.stats()["usage_agrees"], false);
-    }
 
     #[test]
     fn urls_are_checked() {

@@ -21,7 +21,8 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use super::{error_in, excerpt, parse_bool, Common, HttpEngine, Parsed, Protocol, TokenCounter};
+use super::count::count_field;
+use super::{error_in, excerpt, Common, HttpEngine, Parsed, Protocol, TokenCounter};
 use crate::engine::{EngineConfigError, EngineOptions, EngineRequest};
 
 pub const NAME: &str = "openai";
@@ -35,7 +36,7 @@ struct OpenAi {
 }
 
 pub fn open(options: &EngineOptions) -> Result<HttpEngine, EngineConfigError> {
-    let common = Common::from_options(NAME, options, DEFAULT_ENDPOINT)?;
+    let (common, mut args) = Common::from_options(NAME, options, DEFAULT_ENDPOINT)?;
     let path = common.url.path().trim_end_matches('/').to_string();
     let chat = if path.ends_with("/chat/completions") {
         true
@@ -46,20 +47,9 @@ pub fn open(options: &EngineOptions) -> Result<HttpEngine, EngineConfigError> {
             "--endpoint '{path}': the openai engine speaks /v1/completions or /v1/chat/completions"
         )));
     };
-    let mut token_id_prompts = !chat;
-    let mut continuous_usage = true;
-    for (key, value) in &common.args {
-        match key.as_str() {
-            "token_id_prompts" => token_id_prompts = parse_bool(NAME, key, value)?,
-            "continuous_usage" => continuous_usage = parse_bool(NAME, key, value)?,
-            _ => {
-                return Err(EngineConfigError(format!(
-                    "unknown openai engine arg '{key}' (known: token_id_prompts, \
-                     continuous_usage, client_threads)"
-                )))
-            }
-        }
-    }
+    let token_id_prompts = args.take_bool("token_id_prompts")?.unwrap_or(!chat);
+    let continuous_usage = args.take_bool("continuous_usage")?.unwrap_or(true);
+    args.finish()?;
     if chat && token_id_prompts {
         return Err(EngineConfigError(
             "chat completions take text: token_id_prompts=true needs /v1/completions".into(),
@@ -140,8 +130,13 @@ impl Protocol for OpenAi {
     }
 
     fn parse(&self, data: &str, counter: &mut TokenCounter) -> Result<Parsed, String> {
-        if data.trim() == "[DONE]" {
+        let data = data.trim();
+        if data == "[DONE]" {
             return Ok(Parsed::Done);
+        }
+        // An event with empty data carries nothing (and no progress).
+        if data.is_empty() {
+            return Ok(Parsed::Tokens(0));
         }
         let value: Value = serde_json::from_str(data)
             .map_err(|_| format!("malformed event: {}", excerpt(data, 100)))?;
@@ -151,10 +146,8 @@ impl Protocol for OpenAi {
                 excerpt(&message, 200)
             ));
         }
-        let usage = value
-            .get("usage")
-            .and_then(|u| u.get("completion_tokens"))
-            .and_then(Value::as_u64);
+        let usage = value.get("usage").and_then(|u| u.get("completion_tokens"));
+        let usage = count_field(usage, "usage.completion_tokens")?;
         let choice = value
             .get("choices")
             .and_then(Value::as_array)
@@ -162,7 +155,7 @@ impl Protocol for OpenAi {
         let Some(choice) = choice else {
             // The closing usage report: a chunk without choices.
             if let Some(total) = usage {
-                counter.final_usage(total);
+                counter.final_usage(total)?;
             }
             return Ok(Parsed::Tokens(0));
         };
@@ -171,7 +164,7 @@ impl Protocol for OpenAi {
             false => choice.get("text"),
         }
         .and_then(Value::as_str);
-        Ok(Parsed::Tokens(counter.chunk(usage, None, text)))
+        Ok(Parsed::Tokens(counter.chunk(usage, None, text)?))
     }
 
     fn needs_done_marker(&self) -> bool {

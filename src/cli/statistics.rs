@@ -1,0 +1,143 @@
+//! How intervals and verdicts are computed (shared by `run`, `compare` and
+//! `check`), and the flags of `compare` and `check`.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::parse::{check, parse_list};
+use crate::analysis::StatisticsOptions;
+use crate::baseline::store;
+use crate::config::{Against, CheckConfig, CompareConfig};
+use crate::error::Error;
+use crate::metrics::Metric;
+use crate::stats::{BootstrapConfig, Thresholds};
+
+/// How intervals and changes are computed; shared by run, compare and check.
+#[derive(Args, Debug)]
+pub struct StatisticsArgs {
+    /// Relative changes smaller than this are noise (0.02 is 2%).
+    #[arg(long, default_value_t = 0.02)]
+    pub noise_threshold: f64,
+    /// A change counts only with a p-value below this.
+    #[arg(long, default_value_t = 0.05)]
+    pub significance_level: f64,
+    /// Confidence level of every interval.
+    #[arg(long, default_value_t = 0.95)]
+    pub confidence_level: f64,
+    /// Bootstrap resamples per interval (large samples get fewer, never below 1000).
+    #[arg(long, default_value_t = 10_000)]
+    pub bootstrap_resamples: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct CompareArgs {
+    /// Result JSON files, or folders of them (one per sweep); the first is the reference.
+    #[arg(required = true, num_args = 2.., value_name = "RESULT")]
+    pub results: Vec<PathBuf>,
+    /// Print Markdown tables.
+    #[arg(long)]
+    pub markdown: bool,
+    #[command(flatten)]
+    pub statistics: StatisticsArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// Check against baseline NAME (saved with run --save-baseline NAME).
+    #[arg(long, value_name = "NAME", conflicts_with = "against")]
+    pub baseline: Option<String>,
+    /// Check against this base result file instead; repeatable.
+    #[arg(long, value_name = "RESULT.json")]
+    pub against: Vec<PathBuf>,
+    /// Result files to check; with --baseline and none given, the latest run
+    /// of every benchmark that has the baseline.
+    #[arg(value_name = "RESULT.json")]
+    pub results: Vec<PathBuf>,
+    /// Where baselines live (<result-dir>/baselines).
+    #[arg(long, default_value = "results")]
+    pub result_dir: PathBuf,
+    /// Metrics that fail the check when they regress.
+    #[arg(long, default_value = "ttft,tpot,itl,e2el,output_throughput")]
+    pub metrics: String,
+    #[command(flatten)]
+    pub statistics: StatisticsArgs,
+}
+
+impl StatisticsArgs {
+    pub(super) fn options(&self, seed: u64) -> Result<StatisticsOptions, Error> {
+        let fraction = |v: f64| v.is_finite() && v > 0.0 && v < 1.0;
+        check(
+            self.noise_threshold.is_finite() && (0.0..1.0).contains(&self.noise_threshold),
+            "--noise-threshold must be in [0, 1), e.g. 0.02 for 2%",
+        )?;
+        check(
+            fraction(self.significance_level),
+            "--significance-level must be in (0, 1), e.g. 0.05",
+        )?;
+        check(
+            fraction(self.confidence_level),
+            "--confidence-level must be in (0, 1), e.g. 0.95",
+        )?;
+        check(
+            self.bootstrap_resamples >= 100,
+            "--bootstrap-resamples must be at least 100",
+        )?;
+        Ok(StatisticsOptions {
+            bootstrap: BootstrapConfig {
+                resamples: self.bootstrap_resamples,
+                confidence_level: self.confidence_level,
+                seed,
+            },
+            thresholds: Thresholds {
+                noise: self.noise_threshold,
+                significance: self.significance_level,
+            },
+        })
+    }
+}
+
+impl CompareArgs {
+    pub fn into_config(self) -> Result<CompareConfig, Error> {
+        Ok(CompareConfig {
+            statistics: self.statistics.options(0)?,
+            inputs: self.results,
+            markdown: self.markdown,
+        })
+    }
+}
+
+impl CheckArgs {
+    pub fn into_config(self) -> Result<CheckConfig, Error> {
+        let against = match self.baseline {
+            Some(name) => {
+                store::check_name(&name)?;
+                Against::Baseline {
+                    name,
+                    result_dir: self.result_dir,
+                }
+            }
+            None => {
+                check(
+                    !self.against.is_empty(),
+                    "check needs --baseline NAME or --against RESULT.json",
+                )?;
+                check(
+                    !self.results.is_empty(),
+                    "check --against needs the result files to check",
+                )?;
+                Against::Files(self.against)
+            }
+        };
+        Ok(CheckConfig {
+            against,
+            results: self.results,
+            metrics: parse_list(&self.metrics, "--metrics", |m| {
+                Metric::parse(m).ok_or_else(|| {
+                    format!("unknown metric '{m}' (use ttft, tpot, itl, e2el, output_throughput, request_throughput, total_token_throughput)")
+                })
+            })?,
+            statistics: self.statistics.options(0)?,
+        })
+    }
+}

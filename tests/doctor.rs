@@ -1,8 +1,9 @@
-//! `enginebench doctor`, in the default build: usage, the simulated engine, and
-//! TensorRT-LLM installs that cannot run (made here: a release without the C++
-//! executor, a library whose dependency is missing). The doctor's checks of
-//! the test double and of the real Python engines are in trtllm_bridge.rs and
-//! python_engines.rs.
+//! `enginebench doctor`, in the default build: usage, the simulated engine, a
+//! machine without TensorRT-LLM, an engine this build lacks, and TensorRT-LLM
+//! installs that cannot run (made here: a release without the C++ executor, a
+//! library whose dependency is missing). The doctor's checks of the test
+//! doubles, of the real Python engines and of the HTTP engines' servers are in
+//! trtllm_bridge.rs, python_engines.rs and http_engines.rs.
 
 mod common;
 
@@ -25,6 +26,94 @@ fn the_simulated_engine_can_always_start() {
     let output = doctor(&["--engine", "sim"], &[]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert!(stdout(&output).contains("a run of sim can start"));
+    assert_eq!(
+        stdout(&output),
+        "[ok  ] this build: opens the sim engine\n\
+         [ok  ] engine: the simulated engine needs nothing: its figures model in-flight batching, they measure no engine\n\
+         doctor: a run of sim can start\n"
+    );
+    assert_eq!(stderr(&output), "");
+}
+
+/// A Python without site-packages: an environment that surely has no
+/// TensorRT-LLM, whatever this machine has installed.
+#[cfg(not(feature = "trtllm"))]
+fn bare_python(dir: &Path) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join("python");
+    std::fs::write(&path, "#!/bin/sh\nexec python3 -S \"$@\"\n").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+/// The machine this project is developed on: no TensorRT-LLM anywhere. Every
+/// line names what is missing and how to get it; a run cannot start (exit 1),
+/// and stderr says so in one line.
+#[test]
+#[cfg(not(feature = "trtllm"))]
+fn a_machine_without_tensorrt_llm_is_told_what_to_install() {
+    let dir = tempfile::tempdir().unwrap();
+    let python = bare_python(dir.path());
+    let output = doctor(
+        &[
+            "--engine",
+            "trtllm",
+            "--model",
+            "/engines/llama-3-8b-tp1",
+            "--python",
+            python.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let out = stdout(&output);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert_eq!(
+        lines[0],
+        "[FAIL] this build: has no trtllm engine: cargo build --release --features trtllm (against TensorRT-LLM 1.2.x)"
+    );
+    assert_eq!(
+        lines[1],
+        format!(
+            "[FAIL] tensorrt_llm: not found: TRTLLM_ROOT is not set and {} has no tensorrt_llm \
+             package; install TensorRT-LLM 1.2.x (pip install tensorrt_llm==1.2.* from NVIDIA's \
+             index, or its container) or set TRTLLM_ROOT",
+            python.display()
+        )
+    );
+    // On a machine with a GPU the last line lists it; here there is none.
+    assert!(
+        lines[2].starts_with("[ok  ] gpus: ") || lines[2].starts_with("[FAIL] gpus: none: "),
+        "{out}"
+    );
+    let failed = 2 + usize::from(lines[2].starts_with("[FAIL]"));
+    assert_eq!(
+        stderr(&output),
+        format!("error: doctor: {failed} check(s) failed: a run of trtllm cannot start\n")
+    );
+}
+
+/// An engine behind a feature this build lacks: the feature to build with,
+/// and a run cannot start even when its server answers.
+#[test]
+#[cfg(not(feature = "http"))]
+fn an_engine_this_build_lacks_names_its_feature() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let output = doctor(&["--engine", "openai", "--base-url", &url], &[]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert_eq!(
+        stdout(&output),
+        format!(
+            "[FAIL] this build: has no openai engine: cargo build --release --features http\n\
+             [ok  ] server: {url} accepts connections\n"
+        )
+    );
+    assert_eq!(
+        stderr(&output),
+        "error: doctor: 1 check(s) failed: a run of openai cannot start\n"
+    );
 }
 
 #[test]

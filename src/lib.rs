@@ -15,6 +15,7 @@ pub mod engine;
 pub mod env;
 pub mod error;
 pub mod metrics;
+pub mod process;
 pub mod records;
 pub mod render;
 pub mod reporter;
@@ -31,8 +32,17 @@ use std::ffi::OsString;
 use config::Config;
 
 /// Runs the command line and returns the exit code: 0 success, 1 engine or
-/// I/O failure, 2 usage error, 130 interrupted.
+/// I/O failure (or a level that failed, or a regression), 2 usage error,
+/// 128 + the signal's number when SIGINT, SIGTERM or SIGHUP stopped a run.
+/// A closed or full stdout changes none of these.
 pub fn run_cli(args: impl IntoIterator<Item = OsString>) -> u8 {
+    process::console::init();
+    let code = run_command(args);
+    process::console::finish();
+    code
+}
+
+fn run_command(args: impl IntoIterator<Item = OsString>) -> u8 {
     let command = match cli::parse(args) {
         Ok(command) => command,
         Err(code) => return code,
@@ -49,7 +59,7 @@ pub fn run_cli(args: impl IntoIterator<Item = OsString>) -> u8 {
     match result {
         Ok(()) => 0,
         Err(error) => {
-            eprintln!("error: {error}");
+            process::console::error(&error.to_string());
             error.exit_code()
         }
     }

@@ -332,22 +332,25 @@ fn missing_corrupt_and_mismatched_baselines_are_one_line_errors() {
 #[test]
 fn bad_statistics_flags_are_one_line_errors() {
     let cases: &[(&[&str], &str)] = &[
-        (&["run", "--trials", "0"], "--trials must be at least 1"),
+        (
+            &["run", "--trials", "0"],
+            "--trials '0': expected an integer in 1..=10000",
+        ),
         (
             &["run", "--noise-threshold", "2"],
-            "--noise-threshold must be in [0, 1)",
+            "--noise-threshold '2': expected a number in [0, 1)",
         ),
         (
             &["run", "--significance-level", "0"],
-            "--significance-level must be in (0, 1)",
+            "--significance-level '0': expected a number in (0, 1)",
         ),
         (
             &["run", "--confidence-level", "95"],
-            "--confidence-level must be in (0, 1)",
+            "--confidence-level '95': expected a number in (0, 1)",
         ),
         (
             &["run", "--bootstrap-resamples", "10"],
-            "--bootstrap-resamples must be at least 100",
+            "--bootstrap-resamples '10': expected an integer in 100..=1000000",
         ),
         (&["run", "--min-duration=-1"], "--min-duration"),
         (&["run", "--save-baseline", "a/b"], "baseline name 'a/b'"),

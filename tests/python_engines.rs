@@ -722,7 +722,10 @@ fn trtllm_pytorch_request_errors_become_failed_records() {
             "fail_token=7",
         ],
     );
-    assert!(output.status.success(), "{}", stderr(&output));
+    // Every request failed: the run fails closed, naming the reason.
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(err.contains("no request completed (3 failed)"), "{err}");
     let records = read_jsonl(&files_ending(dir.path(), ".jsonl")[0]).unwrap();
     assert_eq!(records.len(), 3);
     for record in records {

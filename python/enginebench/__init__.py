@@ -9,6 +9,12 @@ import sys
 
 
 def main():
+    import signal
+
     from enginebench._native import main as run
 
+    # The CLI handles SIGINT itself, as SIGTERM and SIGHUP: a run stops and
+    # keeps what it measured. Python's own handler would also raise
+    # KeyboardInterrupt inside the engine's calls and after the CLI returns.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     sys.exit(run(sys.argv))

@@ -81,6 +81,7 @@ pub fn analyze(level: &LevelSamples, config: &BootstrapConfig) -> LevelAnalysis 
             .collect();
         handles
             .into_iter()
+            // A panic in a statistics thread is a bug: re-raise it here rather than report half a level.
             .map(|h| h.join().expect("statistics do not panic"))
             .collect()
     });
@@ -113,6 +114,7 @@ fn metric_stats(sample: &Sample, config: &BootstrapConfig) -> MetricStats {
 /// Needs a non-empty sample.
 fn spread(sample: &Sample, config: &BootstrapConfig) -> Spread {
     let values = sample.values();
+    // Cannot fail: the caller passes samples of two or more trials only.
     let estimates = stats::estimates(sample, config).expect("two or more trials");
     let summary = stats::Summary::of(values, &[]);
     Spread {

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use super::number::int;
 use super::parse::parse_engine_arg;
 use crate::config::DoctorConfig;
 use crate::engine::HttpOptions;
@@ -18,7 +19,7 @@ pub struct DoctorArgs {
     #[arg(long)]
     pub model: Option<PathBuf>,
     /// The run's tensor-parallel size.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = int(1u32, 1024))]
     pub tp: u32,
     /// Engine setting, repeatable, as for `run`.
     #[arg(long = "engine-arg", value_name = "KEY=VALUE")]

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::Args;
 
+use super::number::int;
 use crate::config::{EnvConfig, PlotConfig};
+use crate::error::{usage, Error};
 use crate::render::plot::Format;
 
 #[derive(Args, Debug)]
@@ -19,13 +21,14 @@ pub struct PlotArgs {
     /// File format of the plots; repeatable (default: svg and png).
     #[arg(long, value_parser = format_parser())]
     pub format: Vec<Format>,
-    /// The files' names start with this.
+    /// The files' names start with this: a name, not a path.
     #[arg(long, default_value = "enginebench")]
     pub name: String,
 }
 
 impl PlotArgs {
-    pub fn into_config(self) -> PlotConfig {
+    pub fn into_config(self) -> Result<PlotConfig, Error> {
+        check_file_stem("--name", &self.name)?;
         let output = self.output.unwrap_or_else(|| {
             let first = &self.results[0];
             match first.is_dir() {
@@ -37,14 +40,37 @@ impl PlotArgs {
         if formats.is_empty() {
             formats = Format::ALL.to_vec();
         }
-        formats.dedup();
-        PlotConfig {
+        let mut seen = Vec::new();
+        formats.retain(|f| {
+            let first = !seen.contains(f);
+            seen.push(*f);
+            first
+        });
+        Ok(PlotConfig {
             inputs: self.results,
             output,
             formats,
             name: self.name,
-        }
+        })
     }
+}
+
+/// A name files start with: not empty, not hidden, no folder in it, so
+/// that files stay inside the folder asked for (`../x` would not).
+pub(crate) fn check_file_stem(flag: &str, name: &str) -> Result<(), Error> {
+    let plain = std::path::Path::new(name).file_name() == Some(name.as_ref());
+    if name.is_empty() || name.starts_with('.') || !plain || name.contains('/') {
+        return Err(usage(format!(
+            "{flag} '{name}': give a file name (not empty, not starting with '.', no '/')"
+        )));
+    }
+    if name.len() > 200 {
+        return Err(usage(format!(
+            "{flag}: a name of {} bytes is too long for the files made from it (at most 200)",
+            name.len()
+        )));
+    }
+    Ok(())
 }
 
 #[derive(Args, Debug)]
@@ -57,7 +83,7 @@ pub struct EnvArgs {
     #[arg(long)]
     pub calibrate: bool,
     /// Which GPU --calibrate measures.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = int(0usize, 1023))]
     pub device: usize,
     /// Python interpreter of the engine environment (default: the active virtualenv).
     #[arg(long, value_name = "PATH")]
@@ -79,6 +105,7 @@ impl EnvArgs {
 fn format_parser() -> impl TypedValueParser<Value = Format> {
     PossibleValuesParser::new(Format::ALL.map(Format::extension)).map(|name: String| {
         let known = Format::ALL.into_iter().find(|f| f.extension() == name);
+        // Cannot fail: clap's value parser admits the listed extensions only.
         known.expect("clap allows the listed extensions only")
     })
 }

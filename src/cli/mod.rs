@@ -5,13 +5,16 @@
 
 mod doctor;
 mod files;
+pub(crate) use files::check_file_stem;
+pub mod number;
 mod parse;
 mod run;
 mod statistics;
 
 use std::ffi::OsString;
 
-use clap::{Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::config::Config;
 use crate::error::Error;
@@ -35,16 +38,19 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Benchmark one engine over one or more concurrency levels.
-    #[command(args_override_self = true)]
+    #[command(args_override_self = true, allow_negative_numbers = true)]
     Run(Box<RunArgs>),
     /// Compare result files side by side: one table per concurrency level,
     /// with intervals, speedups and verdicts against the first.
+    #[command(allow_negative_numbers = true)]
     Compare(CompareArgs),
     /// Regression gate: exit 1 when a watched metric regressed against a
     /// baseline, 0 when none did, 2 on bad input. JSON summary on stdout.
+    #[command(allow_negative_numbers = true)]
     Check(CheckArgs),
     /// The machine: OS, CPU, memory, GPUs (through the CUDA driver, when there
     /// is one) and engine versions of the Python environment.
+    #[command(allow_negative_numbers = true)]
     Env(EnvArgs),
     /// Plots of result files: each metric against concurrency with a line
     /// per sweep, latency CDFs, a timeline of one run.
@@ -59,34 +65,61 @@ pub enum Command {
 }
 
 impl Command {
-    /// The command's config, every flag checked.
+    /// The command's config, every flag checked; flags that do nothing for
+    /// what was asked (a dataset path with random prompts, `--python` with
+    /// the sim) are warned about on stderr.
     pub fn into_config(self) -> Result<Config, Error> {
-        Ok(match self {
-            Command::Run(args) => Config::Run(Box::new(args.into_config()?)),
+        let mut warnings = Vec::new();
+        let config = match self {
+            Command::Run(args) => Config::Run(Box::new(args.into_config(&mut warnings)?)),
             Command::Compare(args) => Config::Compare(args.into_config()?),
-            Command::Check(args) => Config::Check(args.into_config()?),
+            Command::Check(args) => Config::Check(args.into_config(&mut warnings)?),
             Command::Env(args) => Config::Env(args.into_config()),
-            Command::Plot(args) => Config::Plot(args.into_config()),
-            Command::Report(args) => Config::Report(args.into_config()),
+            Command::Plot(args) => Config::Plot(args.into_config()?),
+            Command::Report(args) => Config::Report(args.into_config()?),
             Command::Doctor(args) => Config::Doctor(args.into_config()?),
-        })
+        };
+        for warning in warnings {
+            crate::process::console::warn(&warning);
+        }
+        Ok(config)
     }
 }
 
 /// Parses the command line. Help and version end with exit code 0; errors
 /// print one line and end with 2.
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, u8> {
-    match Cli::try_parse_from(args) {
-        Ok(cli) => Ok(cli.command),
-        Err(e) if !e.use_stderr() => {
-            let _ = e.print();
-            Err(0)
-        }
-        Err(e) => {
-            let rendered = e.render().to_string();
-            let first = rendered.lines().next().unwrap_or("error: bad arguments");
-            eprintln!("{first} (see --help)");
-            Err(2)
-        }
+    try_parse(args).map_err(report)
+}
+
+/// Parses the command line; prints nothing (help and version are errors
+/// of their own kind, as clap makes them).
+pub fn try_parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, clap::Error> {
+    let matches = Cli::command().try_get_matches_from(args)?;
+    let mut cli = Cli::from_arg_matches(&matches)?;
+    if let (Command::Run(run), Some(("run", sub))) = (&mut cli.command, matches.subcommand()) {
+        run.given = given_on_the_command_line(sub);
     }
+    Ok(cli.command)
+}
+
+/// The ids of the flags given on the command line (not defaults).
+fn given_on_the_command_line(matches: &ArgMatches) -> Vec<String> {
+    matches
+        .ids()
+        .filter(|id| matches.value_source(id.as_str()) == Some(ValueSource::CommandLine))
+        .map(|id| id.to_string())
+        .collect()
+}
+
+/// Prints help or version (exit code 0), or the error's first line (2).
+fn report(e: clap::Error) -> u8 {
+    if !e.use_stderr() {
+        let _ = e.print();
+        return 0;
+    }
+    let rendered = e.render().to_string();
+    let first = rendered.lines().next().unwrap_or("error: bad arguments");
+    crate::process::console::note(&format!("{first} (see --help)"));
+    2
 }

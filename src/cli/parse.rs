@@ -1,5 +1,7 @@
-//! Parsers of flag values: rates, lists, `KEY=VALUE`, `KEY:MS`.
+//! Parsers of flag values: rates, lists, `KEY=VALUE`, `KEY:MS`. Every
+//! number in them is read by [`Bounded`](super::number::Bounded).
 
+use super::number::{int, real, Bounded};
 use crate::error::{usage, Error};
 use crate::metrics::Slos;
 use crate::schedule::RequestRate;
@@ -12,6 +14,15 @@ pub(super) fn check(ok: bool, message: &str) -> Result<(), Error> {
         Err(usage(message))
     }
 }
+
+/// Requests per second: from one per 1000 s (arrival gaps stay within what
+/// a duration holds) to ten million (beyond any engine, and any clock).
+const RATE: Bounded<f64> = real(0.001, 1e7);
+/// Most requests in flight at once.
+const CONCURRENCY: Bounded<usize> = int(1, 10_000_000);
+const PERCENTILE: Bounded<f64> = real(0.0, 100.0);
+/// A service-level objective: up to about eleven days, in ms.
+const OBJECTIVE_MS: Bounded<f64> = real(0.0, 1e9).above();
 
 /// `10`, `10/s`, `600/min` or `inf`.
 pub fn parse_rate(text: &str) -> Result<RequestRate, Error> {
@@ -29,12 +40,17 @@ pub fn parse_rate(text: &str) -> Result<RequestRate, Error> {
             )))
         }
     };
-    match number.trim().parse::<f64>() {
-        Ok(rate) if rate.is_finite() && rate > 0.0 => {
-            Ok(RequestRate::PerSecond(rate / per_seconds))
-        }
-        _ => Err(usage(format!(
-            "--request-rate '{text}': expected a positive number of requests per second, or inf"
+    let per_second = number
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .map(|n| n / per_seconds)
+        .filter(|r| RATE.contains(*r));
+    match per_second {
+        Some(rate) => Ok(RequestRate::PerSecond(rate)),
+        None => Err(usage(format!(
+            "--request-rate '{text}': expected requests per second in [0.001, 10000000] \
+             (N, N/s or N/min), or inf"
         ))),
     }
 }
@@ -42,18 +58,41 @@ pub fn parse_rate(text: &str) -> Result<RequestRate, Error> {
 /// `16,64,128`: each a positive integer.
 pub fn parse_concurrency(text: &str) -> Result<Vec<usize>, Error> {
     parse_list(text, "--max-concurrency", |item| {
-        match item.parse::<usize>() {
-            Ok(n) if n > 0 => Ok(n),
-            _ => Err(format!("'{item}' is not a positive integer")),
-        }
+        CONCURRENCY
+            .parse(item)
+            .map_err(|_| format!("'{item}' is not a positive integer (at most 10000000)"))
     })
 }
 
 pub(super) fn parse_percentile(item: &str) -> Result<f64, String> {
-    match item.parse::<f64>() {
-        Ok(p) if (0.0..=100.0).contains(&p) => Ok(p),
-        _ => Err(format!("'{item}' is not a percentile in [0, 100]")),
+    PERCENTILE
+        .parse(item)
+        .map_err(|_| format!("'{item}' is not a percentile in [0, 100]"))
+}
+
+/// `items` without repeats, first occurrence kept, and a warning naming
+/// `flag` when there were some: a repeated metric or percentile would be
+/// printed, or counted, twice.
+pub(super) fn without_repeats<T: PartialEq + std::fmt::Debug>(
+    flag: &str,
+    items: Vec<T>,
+    warnings: &mut Vec<String>,
+) -> Vec<T> {
+    let mut kept: Vec<T> = Vec::with_capacity(items.len());
+    let mut repeated = false;
+    for item in items {
+        if kept.contains(&item) {
+            repeated = true;
+        } else {
+            kept.push(item);
+        }
     }
+    if repeated {
+        warnings.push(format!(
+            "{flag} lists a value more than once: each is used once"
+        ));
+    }
+    kept
 }
 
 /// A non-empty comma-separated list, each item parsed by `parse_item`.
@@ -90,12 +129,9 @@ pub fn parse_goodput(items: &[String]) -> Result<Slos, Error> {
         let (key, value) = item
             .split_once(':')
             .ok_or_else(|| bad("expected KEY:MS, e.g. ttft:500"))?;
-        let ms: f64 = value
-            .trim()
-            .parse()
-            .ok()
-            .filter(|v: &f64| v.is_finite() && *v > 0.0)
-            .ok_or_else(|| bad("the objective must be a positive number of milliseconds"))?;
+        let ms = OBJECTIVE_MS.parse(value).map_err(|_| {
+            bad("the objective must be a positive number of milliseconds (at most 1e9)")
+        })?;
         let slot = match key.trim() {
             "ttft" => &mut slos.ttft_ms,
             "tpot" => &mut slos.tpot_ms,

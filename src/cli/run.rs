@@ -4,9 +4,10 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 
+use super::number::{int, real, real32, Bounded};
 use super::parse::{
     check, parse_concurrency, parse_engine_arg, parse_goodput, parse_list, parse_percentile,
-    parse_rate,
+    parse_rate, without_repeats,
 };
 use super::statistics::StatisticsArgs;
 use crate::analysis::speed_of_light::level::GpuOptions;
@@ -18,10 +19,27 @@ use crate::error::{usage, Error};
 use crate::metrics::LatencyMetric;
 use crate::workload::random::RandomSpec;
 use crate::workload::shared_prefix::SharedPrefixSpec;
-use crate::workload::WorkloadSpec;
+use crate::workload::{WorkloadSpec, MAX_REQUEST_TOKENS};
 
 /// Vocabulary assumed for random token ids when neither the flag nor the model says.
 const DEFAULT_VOCAB_SIZE: u32 = 32_000;
+
+/// Most requests a flag may ask for; the memory check refuses far fewer.
+const MAX_REQUESTS: usize = 1_000_000_000_000;
+/// Longest prompt or output a flag may ask for, in tokens.
+const MAX_LENGTH: u32 = MAX_REQUEST_TOKENS as u32;
+/// A prompt or output length: at least one token.
+const LENGTH: Bounded<u32> = int(1, MAX_LENGTH);
+/// Gamma shapes beyond these are a constant rate or a single burst, and
+/// their gaps (up to the mean gap over the shape) stop being representable.
+const BURSTINESS: Bounded<f64> = real(0.001, 1000.0);
+const TEMPERATURE: Bounded<f32> = real32(0.0, 2.0);
+const TOP_P: Bounded<f32> = real32(0.0, 1.0).above();
+/// Timeouts: more than a week and a half is no timeout.
+const SECONDS: Bounded<f64> = real(0.0, 1e6).above();
+/// A level fails when more than 1% of its requests failed: beyond that a
+/// p99 could be made of the requests that never finished.
+pub const DEFAULT_MAX_FAILURE_RATIO: f64 = 0.01;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum DatasetName {
@@ -40,7 +58,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub model: Option<PathBuf>,
     /// Tensor-parallel size, passed through to the engine.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = int(1u32, 1024))]
     pub tp: u32,
     /// Python interpreter of the engine's environment (default: the active virtualenv).
     #[arg(long, value_name = "PATH")]
@@ -50,14 +68,18 @@ pub struct RunArgs {
     #[arg(long, value_name = "PATH")]
     pub trtllm_worker: Option<PathBuf>,
     /// Engine setting, repeatable: --engine-arg max_batch_size=64.
-    #[arg(long = "engine-arg", value_name = "KEY=VALUE")]
+    #[arg(
+        long = "engine-arg",
+        value_name = "KEY=VALUE",
+        allow_hyphen_values = true
+    )]
     pub engine_args: Vec<String>,
 
     /// Measured requests per concurrency level.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 1000, value_parser = int(1usize, MAX_REQUESTS))]
     pub num_prompts: usize,
     /// Requests run once before the first level and left out of the results.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = int(0usize, MAX_REQUESTS))]
     pub num_warmups: usize,
     #[arg(long, value_enum, default_value_t = DatasetName::Random)]
     pub dataset_name: DatasetName,
@@ -67,39 +89,40 @@ pub struct RunArgs {
     /// tokenizer.json, or a model folder holding one, for text prompts.
     #[arg(long)]
     pub tokenizer: Option<PathBuf>,
-    #[arg(long, default_value_t = 1024)]
+    #[arg(long, default_value_t = 1024, value_parser = LENGTH)]
     pub random_input_len: u32,
-    #[arg(long, default_value_t = 128)]
+    #[arg(long, default_value_t = 128, value_parser = LENGTH)]
     pub random_output_len: u32,
     /// Lengths are drawn from [len * (1 - r), len * (1 + r)]; r in [0, 1).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, value_parser = real(0.0, 1.0).below())]
     pub random_range_ratio: f64,
     /// Tokens shared by every random prompt.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = int(0u32, MAX_LENGTH))]
     pub random_prefix_len: u32,
     /// Token ids for random prompts, LO:HI (HI excluded); default: the model's vocabulary.
-    #[arg(long, value_name = "LO:HI")]
+    #[arg(long, value_name = "LO:HI", allow_hyphen_values = true)]
     pub random_vocab_range: Option<String>,
-    /// Output budget for ShareGPT requests instead of the completion's length.
-    #[arg(long)]
+    /// Output budget for ShareGPT requests instead of the completion's
+    /// length (ShareGPT pairs hold at most 2048 tokens in all).
+    #[arg(long, value_parser = int(1u32, 2048))]
     pub sharegpt_output_len: Option<u32>,
     /// Default output budget for prompts-file lines without "output_len".
-    #[arg(long, default_value_t = 128)]
+    #[arg(long, default_value_t = 128, value_parser = LENGTH)]
     pub prompts_output_len: u32,
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = 8, value_parser = int(1u32, 1 << 20))]
     pub shared_prefix_num_users: u32,
-    #[arg(long, default_value_t = 2000)]
+    #[arg(long, default_value_t = 2000, value_parser = int(0u32, MAX_LENGTH))]
     pub shared_prefix_context_len: u32,
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = 50, value_parser = LENGTH)]
     pub shared_prefix_question_len: u32,
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, value_parser = LENGTH)]
     pub shared_prefix_output_len: u32,
 
     /// Requests per second (N, N/s, N/min) or inf for all at once.
-    #[arg(long, default_value = "inf")]
+    #[arg(long, default_value = "inf", allow_hyphen_values = true)]
     pub request_rate: String,
     /// Gamma shape of the gaps between arrivals: 1 is Poisson, below 1 burstier.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, value_parser = BURSTINESS)]
     pub burstiness: f64,
     /// Most requests in flight; a list sweeps: 16,64,128.
     #[arg(long, value_name = "N[,N...]", allow_hyphen_values = true)]
@@ -107,20 +130,20 @@ pub struct RunArgs {
 
     #[arg(long)]
     pub ignore_eos: bool,
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, value_parser = TEMPERATURE)]
     pub temperature: f32,
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, value_parser = TOP_P)]
     pub top_p: f32,
-    #[arg(long)]
+    #[arg(long, value_parser = int(1u32, 1 << 20))]
     pub top_k: Option<u32>,
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = int(0u64, u64::MAX))]
     pub seed: u64,
 
     /// Metrics whose percentiles are printed: ttft,tpot,itl,e2el.
-    #[arg(long, default_value = "ttft,tpot,itl,e2el")]
+    #[arg(long, default_value = "ttft,tpot,itl,e2el", allow_hyphen_values = true)]
     pub percentile_metrics: String,
     /// Percentiles printed per metric (p50, p90, p95, p99 are always saved).
-    #[arg(long, default_value = "99")]
+    #[arg(long, default_value = "99", allow_hyphen_values = true)]
     pub metric_percentiles: String,
     /// Service-level objectives in ms for goodput: ttft:500 tpot:50 e2el:2000.
     #[arg(long, num_args = 1.., value_name = "KEY:MS")]
@@ -150,10 +173,10 @@ pub struct RunArgs {
     #[arg(long, value_name = "NAME")]
     pub gpu: Option<String>,
     /// Memory bandwidth in GB/s, overriding the GPU's.
-    #[arg(long, value_name = "GB/S")]
+    #[arg(long, value_name = "GB/S", value_parser = real(0.0, 1e6).above())]
     pub gpu_bandwidth: Option<f64>,
     /// Peak dense bf16 TFLOP/s, overriding the GPU's.
-    #[arg(long, value_name = "TFLOP/S")]
+    #[arg(long, value_name = "TFLOP/S", value_parser = real(0.0, 1e6).above())]
     pub gpu_flops: Option<f64>,
 
     #[command(flatten)]
@@ -163,8 +186,17 @@ pub struct RunArgs {
     pub http: HttpArgs,
 
     /// Stop the run after N failed requests (what was recorded is kept; exit 1).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = int(1usize, MAX_REQUESTS))]
     pub max_failures: Option<usize>,
+    /// A level fails the run (exit 1, its results still written) when more
+    /// than this share of its requests failed, or when none completed.
+    #[arg(long, value_name = "R", default_value_t = DEFAULT_MAX_FAILURE_RATIO, value_parser = real(0.0, 1.0))]
+    pub max_failure_ratio: f64,
+
+    /// The ids of the flags given on the command line, for the warnings
+    /// about flags that do nothing (filled in by `cli::parse`).
+    #[arg(skip)]
+    pub given: Vec<String>,
 }
 
 /// Where an HTTP engine (`openai`, `triton`) finds its server. Named like
@@ -176,7 +208,7 @@ pub struct HttpArgs {
     pub base_url: Option<String>,
     #[arg(long, default_value = "127.0.0.1")]
     pub host: String,
-    #[arg(long, default_value_t = 8000)]
+    #[arg(long, default_value_t = 8000, value_parser = int(1u16, u16::MAX))]
     pub port: u16,
     /// Streaming endpoint: /v1/completions (default) or /v1/chat/completions for
     /// openai; /v2/models/MODEL/generate_stream for triton.
@@ -189,24 +221,22 @@ pub struct HttpArgs {
     #[arg(long, value_name = "NAME", default_value = "OPENAI_API_KEY")]
     pub api_key_env: String,
     /// Seconds to establish a connection.
-    #[arg(long, value_name = "S", default_value_t = 10.0)]
+    #[arg(long, value_name = "S", default_value_t = 10.0, value_parser = SECONDS)]
     pub connect_timeout: f64,
     /// Seconds from submission to the first token before a request fails.
-    #[arg(long, value_name = "S", default_value_t = 600.0)]
+    #[arg(long, value_name = "S", default_value_t = 600.0, value_parser = SECONDS)]
     pub first_token_timeout: f64,
     /// Seconds without a token, once tokens flow, before a request fails.
-    #[arg(long, value_name = "S", default_value_t = 60.0)]
+    #[arg(long, value_name = "S", default_value_t = 60.0, value_parser = SECONDS)]
     pub idle_timeout: f64,
 }
 
 impl HttpArgs {
     fn options(&self) -> Result<HttpOptions, Error> {
+        // The flags' parser took (0, 1e6] seconds: each converts exactly.
         let seconds = |value: f64, flag: &str| {
-            check(
-                value.is_finite() && value > 0.0 && value < 1e9,
-                &format!("{flag} must be a positive number of seconds"),
-            )
-            .map(|()| std::time::Duration::from_secs_f64(value))
+            std::time::Duration::try_from_secs_f64(value)
+                .map_err(|_| usage(format!("{flag} '{value}': expected {}", SECONDS.describe())))
         };
         Ok(HttpOptions {
             base_url: self
@@ -228,10 +258,10 @@ impl HttpArgs {
 pub struct TrialArgs {
     /// Runs each level N times (a fresh schedule seed per trial, the same
     /// workload) and reports the spread of throughputs between trials.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = int(1usize, 10_000))]
     pub trials: usize,
     /// Trials shorter than this many seconds are flagged in the warnings.
-    #[arg(long, default_value_t = 10.0)]
+    #[arg(long, default_value_t = 10.0, value_parser = real(0.0, 1e7))]
     pub min_duration: f64,
     /// Save each level's samples as baseline NAME under <result-dir>/baselines.
     #[arg(long, value_name = "NAME")]
@@ -244,19 +274,26 @@ pub struct TrialArgs {
 }
 
 impl RunArgs {
-    pub fn into_config(self) -> Result<RunConfig, Error> {
+    /// The checked config; `warnings` gets a line per flag that does nothing.
+    pub fn into_config(self, warnings: &mut Vec<String>) -> Result<RunConfig, Error> {
         engine::check_name(&self.engine)?;
-        check(self.tp >= 1, "--tp must be at least 1")?;
-        check(self.num_prompts >= 1, "--num-prompts must be at least 1")?;
-        check(
-            self.burstiness.is_finite() && self.burstiness > 0.0,
-            "--burstiness must be a positive number",
-        )?;
-        check(
-            (0.0..=2.0).contains(&self.temperature)
-                && (0.0..=1.0).contains(&self.top_p)
-                && self.top_p > 0.0,
-            "--temperature must be in [0, 2] and --top-p in (0, 1]",
+        warnings.extend(self.unused_flags());
+        let concurrency_levels = match &self.max_concurrency {
+            Some(list) => without_repeats("--max-concurrency", parse_concurrency(list)?, warnings)
+                .into_iter()
+                .map(Some)
+                .collect(),
+            None => vec![None],
+        };
+        let percentile_metrics =
+            parse_list(&self.percentile_metrics, "--percentile-metrics", |m| {
+                LatencyMetric::parse(m)
+                    .ok_or_else(|| format!("unknown metric '{m}' (use ttft, tpot, itl, e2el)"))
+            })?;
+        let metric_percentiles = parse_list(
+            &self.metric_percentiles,
+            "--metric-percentiles",
+            parse_percentile,
         )?;
         Ok(RunConfig {
             workload: self.workload_spec()?,
@@ -270,23 +307,17 @@ impl RunArgs {
                 http: self.http.options()?,
             },
             rate: parse_rate(&self.request_rate)?,
-            concurrency_levels: match &self.max_concurrency {
-                Some(list) => parse_concurrency(list)?.into_iter().map(Some).collect(),
-                None => vec![None],
-            },
-            percentile_metrics: parse_list(
-                &self.percentile_metrics,
+            concurrency_levels,
+            percentile_metrics: without_repeats(
                 "--percentile-metrics",
-                |m| {
-                    LatencyMetric::parse(m)
-                        .ok_or_else(|| format!("unknown metric '{m}' (use ttft, tpot, itl, e2el)"))
-                },
-            )?,
-            metric_percentiles: parse_list(
-                &self.metric_percentiles,
+                percentile_metrics,
+                warnings,
+            ),
+            metric_percentiles: without_repeats(
                 "--metric-percentiles",
-                parse_percentile,
-            )?,
+                metric_percentiles,
+                warnings,
+            ),
             slos: parse_goodput(&self.goodput)?,
             sampling: SamplingParams {
                 temperature: self.temperature,
@@ -295,16 +326,19 @@ impl RunArgs {
                 seed: Some(self.seed),
             },
             trials: self.trials.trials,
-            validity: self.trials.validity()?,
+            validity: self.trials.validity(),
             baselines: self.trials.baselines()?,
             statistics: self.trials.statistics.options(self.seed)?,
             gpu: GpuOptions::parse(self.gpu.as_deref(), self.gpu_bandwidth, self.gpu_flops)
                 .map_err(usage)?,
             output: OutputOptions {
+                result_filename: match self.result_filename {
+                    Some(name) => Some(result_filename(name)?),
+                    None => None,
+                },
                 save_result: self.save_result || self.report,
                 save_detailed: self.save_detailed,
                 result_dir: self.result_dir,
-                result_filename: self.result_filename,
                 quiet: self.quiet,
                 report: self.report,
             },
@@ -314,11 +348,119 @@ impl RunArgs {
             seed: self.seed,
             burstiness: self.burstiness,
             ignore_eos: self.ignore_eos,
-            max_failures: match self.max_failures {
-                Some(0) => return Err(usage("--max-failures must be at least 1")),
-                other => other,
-            },
+            max_failures: self.max_failures,
+            max_failure_ratio: self.max_failure_ratio,
         })
+    }
+
+    /// A line for each flag given that does nothing for this dataset,
+    /// engine or schedule.
+    fn unused_flags(&self) -> Vec<String> {
+        let given = |id: &str| self.given.iter().any(|g| g == id);
+        let dataset = format!("{:?}", self.dataset_name).to_lowercase();
+        let http = ["openai", "triton"].contains(&self.engine.as_str());
+        let python = ["vllm", "hf", "trtllm-pytorch"].contains(&self.engine.as_str());
+        let saving = self.save_result || self.save_detailed || self.report;
+        let mut unused: Vec<(&[&str], String)> = Vec::new();
+        let for_dataset =
+            |name: DatasetName| format!("is for --dataset-name {name:?} only").to_lowercase();
+        let by_dataset: [(&[&str], &[DatasetName]); 6] = [
+            (
+                &["dataset_path"],
+                &[DatasetName::Prompts, DatasetName::Sharegpt],
+            ),
+            (
+                &[
+                    "random_input_len",
+                    "random_output_len",
+                    "random_range_ratio",
+                    "random_prefix_len",
+                ],
+                &[DatasetName::Random],
+            ),
+            (
+                &["random_vocab_range"],
+                &[DatasetName::Random, DatasetName::SharedPrefix],
+            ),
+            (&["sharegpt_output_len"], &[DatasetName::Sharegpt]),
+            (&["prompts_output_len"], &[DatasetName::Prompts]),
+            (
+                &[
+                    "shared_prefix_num_users",
+                    "shared_prefix_context_len",
+                    "shared_prefix_question_len",
+                    "shared_prefix_output_len",
+                ],
+                &[DatasetName::SharedPrefix],
+            ),
+        ];
+        for (ids, datasets) in by_dataset {
+            if !datasets.contains(&self.dataset_name) {
+                let why = match datasets {
+                    [one] => for_dataset(*one),
+                    _ => format!("does nothing with --dataset-name {dataset}"),
+                };
+                unused.push((ids, why));
+            }
+        }
+        let text_datasets = [DatasetName::Prompts, DatasetName::Sharegpt];
+        if !text_datasets.contains(&self.dataset_name) && !http {
+            unused.push((
+                &["tokenizer"],
+                format!(
+                    "does nothing with --dataset-name {dataset} and --engine {}",
+                    self.engine
+                ),
+            ));
+        }
+        if !python {
+            unused.push((
+                &["python"],
+                "is for the Python engines only (vllm, hf, trtllm-pytorch)".into(),
+            ));
+        }
+        if !http {
+            let flags: &[&str] = &[
+                "base_url",
+                "host",
+                "port",
+                "endpoint",
+                "served_model_name",
+                "api_key_env",
+                "connect_timeout",
+                "first_token_timeout",
+                "idle_timeout",
+            ];
+            unused.push((
+                flags,
+                "is for the HTTP engines only (openai, triton)".into(),
+            ));
+        }
+        if self.engine == engine::sim::NAME {
+            unused.push((
+                &["temperature", "top_p", "top_k"],
+                "does nothing with the sim, which does not sample".into(),
+            ));
+        }
+        if self.request_rate.trim().eq_ignore_ascii_case("inf") {
+            unused.push((
+                &["burstiness"],
+                "does nothing with --request-rate inf".into(),
+            ));
+        }
+        if !saving {
+            unused.push((
+                &["result_filename"],
+                "does nothing without --save-result, --save-detailed or --report".into(),
+            ));
+        }
+        let mut lines = Vec::new();
+        for (ids, why) in unused {
+            for id in ids.iter().filter(|id| given(id)) {
+                lines.push(format!("--{} {why}", id.replace('_', "-")));
+            }
+        }
+        lines
     }
 
     fn workload_spec(&self) -> Result<WorkloadSpec, Error> {
@@ -341,12 +483,6 @@ impl RunArgs {
         };
         Ok(match self.dataset_name {
             DatasetName::Random => {
-                check(self.random_input_len >= 1, "--random-input-len must be at least 1")?;
-                check(self.random_output_len >= 1, "--random-output-len must be at least 1")?;
-                check(
-                    (0.0..1.0).contains(&self.random_range_ratio),
-                    "--random-range-ratio must be in [0, 1)",
-                )?;
                 WorkloadSpec::Random(RandomSpec {
                     input_len: self.random_input_len,
                     output_len: self.random_output_len,
@@ -357,7 +493,6 @@ impl RunArgs {
                 })
             }
             DatasetName::Prompts => {
-                check(self.prompts_output_len >= 1, "--prompts-output-len must be at least 1")?;
                 WorkloadSpec::PromptsFile {
                     path: dataset_path()?,
                     tokenizer: self.tokenizer_path(),
@@ -369,7 +504,7 @@ impl RunArgs {
                 tokenizer: self
                     .tokenizer_path()
                     .ok_or_else(|| usage("--dataset-name sharegpt needs --tokenizer (or a --model folder with tokenizer.json)"))?,
-                output_len: self.sharegpt_output_len.filter(|&n| n > 0),
+                output_len: self.sharegpt_output_len,
             },
             DatasetName::SharedPrefix => {
                 let spec = SharedPrefixSpec {
@@ -380,10 +515,6 @@ impl RunArgs {
                     vocab_lo,
                     vocab_hi,
                 };
-                check(
-                    spec.num_users >= 1 && spec.question_len >= 1 && spec.output_len >= 1,
-                    "--shared-prefix-num-users, -question-len and -output-len must be at least 1",
-                )?;
                 WorkloadSpec::SharedPrefix(spec)
             }
         })
@@ -427,34 +558,43 @@ impl RunArgs {
             ))
         };
         let (lo, hi) = range.split_once(':').ok_or_else(bad)?;
-        let lo: u32 = lo.trim().parse().map_err(|_| bad())?;
-        let hi: u32 = hi.trim().parse().map_err(|_| bad())?;
+        let id = int(0u32, u32::MAX);
+        let lo = id.parse(lo).map_err(|_| bad())?;
+        let hi = id.parse(hi).map_err(|_| bad())?;
         check(lo < hi, &bad().to_string())?;
         Ok((lo, hi))
     }
 }
 
+/// `--result-filename`: a file name whose stem (without `.json`) is a
+/// plain, visible name.
+fn result_filename(name: String) -> Result<String, Error> {
+    let stem = name.strip_suffix(".json").unwrap_or(&name);
+    super::check_file_stem("--result-filename", stem).map_err(|_| {
+        usage(format!(
+            "--result-filename '{name}': give a file name, not a path \
+             (a name before .json, not starting with '.')"
+        ))
+    })?;
+    Ok(name)
+}
+
 /// `vocab_size` from a model folder's config.json, when there is one.
 /// (Hugging Face folders keep it at the top; TensorRT engine folders under `pretrained_config`.)
 fn model_vocab_size(model: &Path) -> Option<u32> {
-    let text = std::fs::read_to_string(model.join("config.json")).ok()?;
+    let text = crate::process::memory::read_text(&model.join("config.json"), 16).ok()?;
     let config: serde_json::Value = serde_json::from_str(&text).ok()?;
     let vocab = config
         .get("vocab_size")
         .or_else(|| config.get("pretrained_config")?.get("vocab_size"));
-    vocab?.as_u64().map(|v| v as u32)
+    u32::try_from(vocab?.as_u64()?).ok()
 }
 
 impl TrialArgs {
-    fn validity(&self) -> Result<ValidityRules, Error> {
-        check(self.trials >= 1, "--trials must be at least 1")?;
-        check(
-            self.min_duration.is_finite() && self.min_duration >= 0.0,
-            "--min-duration must be a number of seconds >= 0",
-        )?;
-        Ok(ValidityRules {
+    fn validity(&self) -> ValidityRules {
+        ValidityRules {
             min_duration_s: self.min_duration,
-        })
+        }
     }
 
     fn baselines(&self) -> Result<BaselineOptions, Error> {

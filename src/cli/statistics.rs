@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::parse::{check, parse_list};
+use super::number::{int, real, Bounded};
+use super::parse::{check, parse_list, without_repeats};
 use crate::analysis::StatisticsOptions;
 use crate::baseline::store;
 use crate::config::{Against, CheckConfig, CompareConfig};
@@ -13,20 +14,23 @@ use crate::error::Error;
 use crate::metrics::Metric;
 use crate::stats::{BootstrapConfig, Thresholds};
 
+/// A probability strictly between 0 and 1.
+const FRACTION: Bounded<f64> = real(0.0, 1.0).above().below();
+
 /// How intervals and changes are computed; shared by run, compare and check.
 #[derive(Args, Debug)]
 pub struct StatisticsArgs {
     /// Relative changes smaller than this are noise (0.02 is 2%).
-    #[arg(long, default_value_t = 0.02)]
+    #[arg(long, default_value_t = 0.02, value_parser = real(0.0, 1.0).below())]
     pub noise_threshold: f64,
     /// A change counts only with a p-value below this.
-    #[arg(long, default_value_t = 0.05)]
+    #[arg(long, default_value_t = 0.05, value_parser = FRACTION)]
     pub significance_level: f64,
     /// Confidence level of every interval.
-    #[arg(long, default_value_t = 0.95)]
+    #[arg(long, default_value_t = 0.95, value_parser = FRACTION)]
     pub confidence_level: f64,
     /// Bootstrap resamples per interval (large samples get fewer, never below 1000).
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = 10_000, value_parser = int(100usize, 1_000_000))]
     pub bootstrap_resamples: usize,
 }
 
@@ -58,31 +62,19 @@ pub struct CheckArgs {
     #[arg(long, default_value = "results")]
     pub result_dir: PathBuf,
     /// Metrics that fail the check when they regress.
-    #[arg(long, default_value = "ttft,tpot,itl,e2el,output_throughput")]
+    #[arg(
+        long,
+        default_value = "ttft,tpot,itl,e2el,output_throughput",
+        allow_hyphen_values = true
+    )]
     pub metrics: String,
     #[command(flatten)]
     pub statistics: StatisticsArgs,
 }
 
 impl StatisticsArgs {
+    /// The options; every value was range-checked as it was parsed.
     pub(super) fn options(&self, seed: u64) -> Result<StatisticsOptions, Error> {
-        let fraction = |v: f64| v.is_finite() && v > 0.0 && v < 1.0;
-        check(
-            self.noise_threshold.is_finite() && (0.0..1.0).contains(&self.noise_threshold),
-            "--noise-threshold must be in [0, 1), e.g. 0.02 for 2%",
-        )?;
-        check(
-            fraction(self.significance_level),
-            "--significance-level must be in (0, 1), e.g. 0.05",
-        )?;
-        check(
-            fraction(self.confidence_level),
-            "--confidence-level must be in (0, 1), e.g. 0.95",
-        )?;
-        check(
-            self.bootstrap_resamples >= 100,
-            "--bootstrap-resamples must be at least 100",
-        )?;
         Ok(StatisticsOptions {
             bootstrap: BootstrapConfig {
                 resamples: self.bootstrap_resamples,
@@ -108,7 +100,7 @@ impl CompareArgs {
 }
 
 impl CheckArgs {
-    pub fn into_config(self) -> Result<CheckConfig, Error> {
+    pub fn into_config(self, warnings: &mut Vec<String>) -> Result<CheckConfig, Error> {
         let against = match self.baseline {
             Some(name) => {
                 store::check_name(&name)?;
@@ -129,14 +121,15 @@ impl CheckArgs {
                 Against::Files(self.against)
             }
         };
+        let metrics = parse_list(&self.metrics, "--metrics", |m| {
+            Metric::parse(m).ok_or_else(|| {
+                format!("unknown metric '{m}' (use ttft, tpot, itl, e2el, output_throughput, request_throughput, total_token_throughput)")
+            })
+        })?;
         Ok(CheckConfig {
             against,
             results: self.results,
-            metrics: parse_list(&self.metrics, "--metrics", |m| {
-                Metric::parse(m).ok_or_else(|| {
-                    format!("unknown metric '{m}' (use ttft, tpot, itl, e2el, output_throughput, request_throughput, total_token_throughput)")
-                })
-            })?,
+            metrics: without_repeats("--metrics", metrics, warnings),
             statistics: self.statistics.options(0)?,
         })
     }

@@ -35,6 +35,7 @@ pub fn run(config: &CompareConfig) -> Result<(), Error> {
         .collect();
     levels.sort_by_key(|l| l.unwrap_or(usize::MAX));
     levels.dedup();
+    check_common_levels(&sides)?;
     for &level in &levels {
         check_same_benchmark(&sides, level)?;
     }
@@ -42,7 +43,7 @@ pub fn run(config: &CompareConfig) -> Result<(), Error> {
     for level in levels {
         text += &level_report(&sides, level, config);
     }
-    super::print(&text)?;
+    super::print(&text);
     Ok(())
 }
 
@@ -50,7 +51,17 @@ fn load_side(input: &Path) -> Result<Side, Error> {
     let mut levels = BTreeMap::new();
     for path in result_files(input)? {
         let result = ResultFile::read(&path)?;
-        if let Some(other) = levels.insert(result.doc.max_concurrency, result) {
+        let Some(concurrency) = result.doc.consistent_concurrency() else {
+            return Err(Error::bad_file(
+                &path,
+                format!(
+                    "max_concurrency {} disagrees with its benchmark id ({})",
+                    concurrency_label(result.doc.max_concurrency),
+                    result.benchmark()
+                ),
+            ));
+        };
+        if let Some(other) = levels.insert(concurrency, result) {
             return Err(Error::bad_file(
                 input,
                 format!(
@@ -65,6 +76,29 @@ fn load_side(input: &Path) -> Result<Side, Error> {
         input: input.to_path_buf(),
         levels,
     })
+}
+
+/// Every input must share a concurrency level with the reference, or its
+/// tables would be dashes only.
+fn check_common_levels(sides: &[Side]) -> Result<(), Error> {
+    let reference = &sides[0];
+    let labels = |side: &Side| {
+        let levels: Vec<String> = side.levels.keys().map(|&c| concurrency_label(c)).collect();
+        levels.join(", ")
+    };
+    for side in &sides[1..] {
+        if !side.levels.keys().any(|c| reference.levels.contains_key(c)) {
+            return Err(usage(format!(
+                "{} shares no concurrency level with {} (max concurrency {} against {}): \
+                 nothing to compare",
+                side.input.display(),
+                reference.input.display(),
+                labels(side),
+                labels(reference)
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Runs of one level must share workload and schedule to be compared.
@@ -143,6 +177,7 @@ fn level_report(sides: &[Side], level: Option<usize>, config: &CompareConfig) ->
         .iter()
         .flatten()
         .next()
+        // Cannot fail: `level` was collected from the inputs' own levels.
         .expect("the level exists in some input");
     let id = any.result.benchmark();
     let title = format!(

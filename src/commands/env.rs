@@ -45,6 +45,7 @@ pub fn run(config: &EnvConfig) -> Result<(), Error> {
             };
             // Through a `Value`, whose maps keep keys sorted.
             let value = serde_json::to_value(doc).expect("the environment serializes");
+            // Cannot fail: a serde_json::Value always serializes.
             serde_json::to_string_pretty(&value).expect("a value serializes") + "\n"
         }
         false => match &calibration {
@@ -52,7 +53,7 @@ pub fn run(config: &EnvConfig) -> Result<(), Error> {
             _ => environment.text(),
         },
     };
-    print(&text)?;
+    print(&text);
     match calibration {
         Some(Err(why)) => Err(Error::Calibration(why)),
         _ => Ok(()),

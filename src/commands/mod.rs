@@ -11,14 +11,4 @@ pub mod plot;
 pub mod report;
 pub mod run;
 
-use std::io::Write;
-
-use crate::error::Error;
-
-/// Writes `text` to stdout: a closed stdout (`| head`) is an error, not a panic.
-pub(crate) fn print(text: &str) -> Result<(), Error> {
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .and_then(|()| out.flush())
-        .map_err(Error::Stdout)
-}
+pub(crate) use crate::process::console::print;

@@ -2,6 +2,7 @@
 
 use crate::config::PlotConfig;
 use crate::error::Error;
+use crate::process::console;
 use crate::render::plot::Plots;
 use crate::results::fs;
 
@@ -9,7 +10,7 @@ pub fn run(config: &PlotConfig) -> Result<(), Error> {
     let plots = Plots::load(&config.inputs)?;
     fs::create_dir(&config.output)?;
     for path in plots.write(&config.output, &config.name, &config.formats)? {
-        eprintln!("wrote {}", path.display());
+        console::note(&format!("wrote {}", path.display()));
     }
     Ok(())
 }

@@ -3,10 +3,11 @@
 
 use crate::config::PlotConfig;
 use crate::error::Error;
+use crate::process::console;
 use crate::render::html;
 
 pub fn run(config: &PlotConfig) -> Result<(), Error> {
     let page = html::write_page(config)?;
-    eprintln!("wrote {}", page.display());
+    console::note(&format!("wrote {}", page.display()));
     Ok(())
 }

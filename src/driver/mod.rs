@@ -128,6 +128,13 @@ pub fn drive_with_progress(
 ) -> TrialOutcome {
     let mut run = Trial::new(items, schedule, options, sink);
     let result = run.drive(engine, stop, progress);
+    // A terminal's Ctrl-C reaches the engine's worker processes too; an
+    // engine that fails because its workers stopped on the same signal is
+    // interrupted, not failed.
+    let result = match result {
+        Err(_) if stop.load(Ordering::SeqCst) => Ok(false),
+        other => other,
+    };
     let interrupted = matches!(result, Ok(false));
     let fatal_error = result.err();
     if interrupted || fatal_error.is_some() {
@@ -189,7 +196,7 @@ impl<'a> Trial<'a> {
             arrivals_ns: schedule
                 .arrivals
                 .iter()
-                .map(|a| a.as_nanos() as u64)
+                .map(|a| u64::try_from(a.as_nanos()).unwrap_or(u64::MAX))
                 .collect(),
             next: 0,
             in_flight: 0,

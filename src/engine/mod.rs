@@ -219,8 +219,13 @@ fn unknown_engine(name: &str) -> EngineConfigError {
     ))
 }
 
-/// Opens the engine named on the command line.
+/// Opens the engine named on the command line. A key given twice in
+/// `--engine-arg` is warned about here, for every engine: the last value is
+/// used.
 pub fn open(name: &str, options: &EngineOptions) -> Result<Box<dyn Engine>, EngineConfigError> {
+    for warning in args::EngineArgs::new(name, &options.args).warnings() {
+        crate::process::console::warn(&warning);
+    }
     match name {
         sim::NAME => Ok(Box::new(sim::SimEngine::from_options(options)?)),
         #[cfg(feature = "vllm")]

@@ -109,9 +109,6 @@ impl SimConfig {
     /// Applies `--engine-arg` settings; unknown keys and bad values are errors.
     pub fn with_args(mut self, pairs: &[(String, String)]) -> Result<Self, EngineConfigError> {
         let mut args = EngineArgs::new(NAME, pairs);
-        for warning in args.warnings() {
-            eprintln!("warning: {warning}");
-        }
         // Bounds keep every later product of these in range (no overflow, no
         // panicking duration arithmetic): at most 1000 s per cost term.
         const MAX_US: f64 = 1e9;
@@ -266,6 +263,7 @@ impl SimEngine {
             if batch_full || kv_full {
                 break;
             }
+            // Cannot fail: the loop condition checked `waiting` is not empty.
             let sequence = self.waiting.pop_front().expect("front exists");
             prefill_tokens += sequence.prompt_tokens;
             self.kv_reserved += sequence.reserved;
@@ -399,12 +397,14 @@ impl Engine for SimEngine {
             let start = self.busy_since.take().unwrap_or(now);
             self.start_iteration(start);
         }
+        // Cannot fail: the iteration was started just above.
         let ends_at = self.iteration.as_ref().expect("started above").ends_at;
         if ends_at > now + timeout {
             sleep_until(now + timeout);
             return Ok(());
         }
         sleep_until(ends_at);
+        // Cannot fail: the iteration was started just above.
         let iteration = self.iteration.take().expect("started above");
         self.finish_iteration(iteration, events);
         let work_left = !(self.waiting.is_empty() && self.running.is_empty());

@@ -94,8 +94,11 @@ impl Slos {
 /// its trials (or one trial's, from [`LevelSummary::of`]).
 #[derive(Clone, Debug, PartialEq)]
 pub struct LevelSummary {
+    /// Requests handed to the engine: `completed + failed + cancelled`.
+    pub issued: usize,
     pub completed: usize,
     pub failed: usize,
+    /// In flight when a stop signal or an engine failure ended the trial.
     pub cancelled: usize,
     pub total_input_tokens: u64,
     pub total_output_tokens: u64,
@@ -153,6 +156,7 @@ impl LevelSummary {
             )
         };
         LevelSummary {
+            issued: records().filter(|r| r.submitted_ns.is_some()).count(),
             completed: per_request.len(),
             failed: count(Outcome::Failed),
             cancelled: count(Outcome::Cancelled),
@@ -174,15 +178,129 @@ impl LevelSummary {
     }
 }
 
-/// From the first scheduled to the last finished request that was submitted.
+/// From the first scheduled to the last finished request that was
+/// submitted. A cancelled request's end is when it was cancelled, not when
+/// the engine stopped working for it: an interrupted trial ends at its last
+/// delivery (or the last completion or failure), so its throughput is not
+/// diluted by the moments spent cancelling.
 fn duration_ns(records: &[RequestRecord]) -> u64 {
     let submitted = || records.iter().filter(|r| r.submitted_ns.is_some());
     let start = submitted().map(|r| r.scheduled_ns).min();
-    let end = submitted().filter_map(|r| r.finished_ns).max();
-    match (start, end) {
+    let finishes = submitted()
+        .filter(|r| r.outcome != Outcome::Cancelled)
+        .filter_map(|r| r.finished_ns);
+    let deliveries = submitted().filter_map(|r| r.deliveries.last().map(|d| d.t_ns));
+    match (start, finishes.chain(deliveries).max()) {
         (Some(start), Some(end)) => end.saturating_sub(start),
         _ => 0,
     }
+}
+
+/// A failure reason and how many requests failed with it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailureCount {
+    pub reason: String,
+    pub count: usize,
+}
+
+/// The reasons requests failed, most common first (ties by reason).
+pub fn failure_reasons(trials: &[&[RequestRecord]]) -> Vec<FailureCount> {
+    let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
+    for record in trials.iter().flat_map(|t| t.iter()) {
+        if record.outcome == Outcome::Failed {
+            let reason = record.error.as_deref().unwrap_or("no reason given");
+            *counts.entry(reason).or_default() += 1;
+        }
+    }
+    let mut reasons: Vec<FailureCount> = counts
+        .into_iter()
+        .map(|(reason, count)| FailureCount {
+            reason: reason.to_string(),
+            count,
+        })
+        .collect();
+    reasons.sort_by_key(|r| std::cmp::Reverse(r.count));
+    reasons
+}
+
+/// Reasons shown in a one-line verdict, and the characters of each.
+const REASONS_SHOWN: usize = 3;
+const REASON_CHARS: usize = 120;
+
+/// Why a level that ran to its end fails the run, if it does: no request
+/// completed, or more than `max_failure_ratio` of those that ended failed
+/// (cancelled requests are neither). Names the most common reasons.
+pub fn failure_verdict(
+    summary: &LevelSummary,
+    reasons: &[FailureCount],
+    max_failure_ratio: f64,
+) -> Option<String> {
+    let ended = summary.completed + summary.failed;
+    let ratio = summary.failed as f64 / ended.max(1) as f64;
+    let head = if summary.completed == 0 {
+        format!("no request completed ({} failed)", summary.failed)
+    } else if ratio > max_failure_ratio {
+        format!(
+            "{} of {ended} requests failed ({:.1}%, above --max-failure-ratio {max_failure_ratio})",
+            summary.failed,
+            ratio * 100.0
+        )
+    } else {
+        return None;
+    };
+    let shown: Vec<String> = reasons
+        .iter()
+        .take(REASONS_SHOWN)
+        .map(|r| format!("{}x '{}'", r.count, one_line(&r.reason, REASON_CHARS)))
+        .collect();
+    Some(match shown.is_empty() {
+        true => head,
+        false => format!("{head}; most common reasons: {}", shown.join(", ")),
+    })
+}
+
+/// `text` on one line, at most `chars` characters.
+fn one_line(text: &str, chars: usize) -> String {
+    let flat: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    match flat.char_indices().nth(chars) {
+        Some((cut, _)) => format!("{}...", &flat[..cut]),
+        None => flat,
+    }
+}
+
+/// Completed requests that stopped before their output budget: under
+/// `--ignore-eos` the engine did not generate what it was asked for.
+pub fn short_outputs(trials: &[&[RequestRecord]]) -> usize {
+    trials
+        .iter()
+        .flat_map(|t| t.iter())
+        .filter(|r| {
+            r.outcome == Outcome::Completed && r.output_tokens() < u64::from(r.max_output_tokens)
+        })
+        .count()
+}
+
+/// Requests per second at which a trial's requests were submitted, and
+/// at which its schedule meant them to arrive: `None` without two arrivals
+/// spread in time (everything at once, a single request).
+pub fn submission_rates(records: &[RequestRecord], arrivals_ns: &[u64]) -> Option<(f64, f64)> {
+    let rate = |first: u64, last: u64, n: usize| {
+        (last > first && n >= 2).then(|| (n - 1) as f64 / ((last - first) as f64 / 1e9))
+    };
+    let submitted: Vec<u64> = records.iter().filter_map(|r| r.submitted_ns).collect();
+    let achieved = rate(
+        *submitted.iter().min()?,
+        *submitted.iter().max()?,
+        submitted.len(),
+    )?;
+    // The schedule's own rate over as many arrivals as were submitted, so a
+    // trial cut short is judged on the part that ran.
+    let planned = &arrivals_ns[..submitted.len().min(arrivals_ns.len())];
+    let scheduled = rate(*planned.first()?, *planned.last()?, planned.len())?;
+    Some((achieved, scheduled))
 }
 
 #[cfg(test)]

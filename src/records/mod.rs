@@ -68,6 +68,28 @@ impl RequestRecord {
         self.deliveries.iter().map(|d| u64::from(d.tokens)).sum()
     }
 
+    /// The times in the order the driver takes them: scheduled, submitted,
+    /// each delivery, finished; `Err` names the first out of order.
+    pub fn check_times(&self) -> Result<(), String> {
+        let mut last = ("scheduled_ns", self.scheduled_ns);
+        let submitted = self.submitted_ns.map(|t| ("submitted_ns", t));
+        let deliveries = self
+            .deliveries
+            .iter()
+            .map(|d| ("a delivery's t_ns", d.t_ns));
+        let finished = self.finished_ns.map(|t| ("finished_ns", t));
+        for (name, t) in submitted.into_iter().chain(deliveries).chain(finished) {
+            if t < last.1 {
+                return Err(format!(
+                    "request {}: {name} {t} is before {} {}",
+                    self.index, last.0, last.1
+                ));
+            }
+            last = (name, t);
+        }
+        Ok(())
+    }
+
     pub fn is_done(&self) -> bool {
         self.outcome != Outcome::Pending
     }
@@ -115,9 +137,55 @@ impl RecordSink for JsonlWriter {
 }
 
 /// Reads records written by [`JsonlWriter`].
+/// Each record's times must be in the order the driver takes them: a file
+/// edited or corrupted otherwise is refused, naming the line, rather than
+/// measured (the metrics subtract these times).
 pub fn read_jsonl(path: &Path) -> std::io::Result<Vec<RequestRecord>> {
     let text = std::fs::read_to_string(path)?;
     text.lines()
-        .map(|line| serde_json::from_str(line).map_err(std::io::Error::other))
+        .enumerate()
+        .map(|(number, line)| {
+            let record: RequestRecord = serde_json::from_str(line)
+                .map_err(|e| std::io::Error::other(format!("line {}: {e}", number + 1)))?;
+            record
+                .check_times()
+                .map_err(|e| std::io::Error::other(format!("line {}: {e}", number + 1)))?;
+            Ok(record)
+        })
         .collect()
+}
+
+#[cfg(test)]
+mod time_order_tests {
+    use super::*;
+
+    #[test]
+    fn records_read_from_a_file_must_keep_the_driver_s_time_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.jsonl");
+        let mut record = RequestRecord::new(3, 4, 2);
+        record.scheduled_ns = 10;
+        record.submitted_ns = Some(12);
+        record.deliveries = vec![
+            Delivery {
+                t_ns: 20,
+                tokens: 1,
+            },
+            Delivery {
+                t_ns: 15,
+                tokens: 1,
+            },
+        ];
+        record.finish(30, Outcome::Completed, None);
+        let line = serde_json::to_string(&record).unwrap();
+        std::fs::write(&path, format!("{line}\n")).unwrap();
+        let err = read_jsonl(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("line 1: request 3: a delivery's t_ns 15 is before"),
+            "{err}"
+        );
+        record.deliveries.swap(0, 1);
+        std::fs::write(&path, serde_json::to_string(&record).unwrap()).unwrap();
+        assert_eq!(read_jsonl(&path).unwrap().len(), 1);
+    }
 }

@@ -8,12 +8,16 @@ use super::Reporter;
 use crate::baseline::{store, LATEST};
 use crate::engine::EngineInfo;
 use crate::error::Error;
+use crate::process::console;
+use crate::results::fs::OutputDir;
 use crate::results::{SampleFile, StatisticsDoc};
 use crate::stats::BootstrapConfig;
 use crate::sweep::LevelResult;
 
 pub struct Baselines {
+    /// The result folder asked for; baselines go under `out`'s root.
     pub result_dir: PathBuf,
+    pub out: OutputDir,
     /// `--save-baseline`.
     pub save_as: Option<String>,
     pub engine: EngineInfo,
@@ -25,12 +29,14 @@ impl Reporter for Baselines {
     fn level_done(&mut self, level: &LevelResult) -> Result<(), Error> {
         let file = SampleFile::new(&level.benchmark, &self.date, &self.engine, &level.samples);
         let estimates = StatisticsDoc::of(&level.analysis, &self.bootstrap);
-        let dir = &self.result_dir;
-        store::save_baseline(dir, LATEST, &file, &estimates)?;
+        self.out
+            .write(|dir| store::save_baseline(dir, LATEST, &file, &estimates))?;
         if let Some(name) = &self.save_as {
-            let path = store::save_baseline(dir, name, &file, &estimates)?;
-            let folder = path.parent().unwrap_or(dir);
-            eprintln!("saved baseline '{name}' in {}", folder.display());
+            let path = self
+                .out
+                .write(|dir| store::save_baseline(dir, name, &file, &estimates))?;
+            let folder = path.parent().unwrap_or(&self.result_dir);
+            console::note(&format!("saved baseline '{name}' in {}", folder.display()));
         }
         Ok(())
     }
@@ -48,6 +54,7 @@ mod tests {
         let bootstrap = BootstrapConfig::default();
         let mut baselines = Baselines {
             result_dir: dir.path().to_path_buf(),
+            out: OutputDir::new(dir.path(), dir.path().join("fallback")),
             save_as: Some("main".into()),
             engine: engine(),
             date: "20260101-120000".into(),

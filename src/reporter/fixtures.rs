@@ -153,6 +153,7 @@ pub fn level(index: usize, concurrency: Option<usize>, scale: f64) -> LevelResul
         trials: 2,
         stop: None,
         summary: LevelSummary {
+            issued: 8,
             completed: 8,
             failed: 0,
             cancelled: 0,
@@ -192,6 +193,8 @@ pub fn level(index: usize, concurrency: Option<usize>, scale: f64) -> LevelResul
         warnings: vec![
             "p99 rests on 8 completed requests (fewer than 100): it is little more than the slowest request".into(),
         ],
+        failure: None,
+        failure_reasons: Vec::new(),
         speed_of_light: SpeedOfLight::Skipped("no model config.json (pass --model DIR holding one)".into()),
     }
 }

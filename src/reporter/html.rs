@@ -5,13 +5,17 @@
 
 use super::Reporter;
 use crate::error::Error;
+use crate::process::console;
 use crate::render::html;
 use crate::render::plot::Format;
+use crate::results::fs::OutputDir;
 use crate::results::names::FileNames;
 use crate::sweep::SweepResult;
 
 pub struct HtmlReport {
     pub names: FileNames,
+    /// Where the result files went; the page goes beside them.
+    pub out: OutputDir,
 }
 
 impl Reporter for HtmlReport {
@@ -19,24 +23,27 @@ impl Reporter for HtmlReport {
         let results: Vec<_> = sweep
             .levels
             .iter()
-            .map(|level| self.names.result(level.concurrency()))
+            .map(|level| self.out.resolve(&self.names.result(level.concurrency())))
             .collect();
         if results.is_empty() {
             return Ok(());
         }
-        let config = crate::config::PlotConfig {
-            inputs: results,
-            output: self.names.dir().to_path_buf(),
-            formats: Format::ALL.to_vec(),
-            name: self.names.sweep_stem(),
-        };
-        match html::write_page(&config) {
+        let written = self.out.write(|dir| {
+            let config = crate::config::PlotConfig {
+                inputs: results.clone(),
+                output: dir.to_path_buf(),
+                formats: Format::ALL.to_vec(),
+                name: self.names.sweep_stem(),
+            };
+            html::write_page(&config)
+        });
+        match written {
             Ok(page) => {
-                eprintln!("wrote {}", page.display());
+                console::note(&format!("wrote {}", page.display()));
                 Ok(())
             }
             Err(e) if !sweep.completed() => {
-                eprintln!("warning: no report: {e}");
+                console::warn(&format!("no report: {e}"));
                 Ok(())
             }
             Err(e) => Err(e),
@@ -54,6 +61,7 @@ mod tests {
         let config = run_config(&["--result-dir", dir.to_str().unwrap(), "--report"]);
         HtmlReport {
             names: FileNames::new(&config, "20260101-120000"),
+            out: OutputDir::new(dir, dir.join("fallback")),
         }
     }
 
@@ -63,6 +71,7 @@ mod tests {
         let mut sweep = SweepResult {
             levels: vec![level(0, None, 1.0)],
             output_failed: false,
+            interrupted: false,
         };
         // The level's result file was never written.
         let error = report(dir.path()).sweep_done(&sweep).unwrap_err();

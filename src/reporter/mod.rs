@@ -1,9 +1,10 @@
 //! The outputs of a run, as criterion's `Report`/`Reports`: each output is a
 //! [`Reporter`] told what the sweep did, and [`Reporters`] fans every event
-//! out to all of them. An output that fails (a closed stdout, a full disk)
-//! is that one reporter failing: it is told nothing more, the others carry
-//! on with the level, and the sweep stops after it, so what was measured is
-//! still written everywhere else.
+//! out to all of them. An output that fails (a full disk, and its fallback
+//! too: see `results::fs::OutputDir`) is that one reporter failing: it is
+//! told nothing more, the others carry on with the level, and the sweep
+//! stops after it, so what was measured is still written everywhere else.
+//! Stdout cannot fail a reporter (`process::console`).
 //!
 //! Two outputs follow a trial while it runs rather than level by level: the
 //! progress display and the detailed records. The fan-out holds them apart
@@ -135,13 +136,16 @@ impl Reporters {
         (records, progress)
     }
 
-    /// Closes the trial's live outputs.
-    pub fn trial_done(&mut self) {
+    /// Closes the trial's live outputs; `records` are the trial's, for the
+    /// detailed records to write whole if their file failed along the way.
+    pub fn trial_done(&mut self, records: &[crate::records::RequestRecord]) {
         if let Some(progress) = &mut self.progress {
             progress.finish();
         }
-        if let Some(records) = &mut self.records {
-            records.close();
+        if let Some(detailed) = &mut self.records {
+            if let Err(e) = detailed.close(records) {
+                self.errors.push(e);
+            }
         }
     }
 
@@ -196,7 +200,10 @@ mod tests {
                 .borrow_mut()
                 .push(format!("{} done {}", self.name, level.start.index));
             match self.fail_at == Some(level.start.index) {
-                true => Err(Error::Stdout(std::io::ErrorKind::BrokenPipe.into())),
+                true => Err(Error::unwritable(
+                    "r.json",
+                    std::io::Error::from_raw_os_error(libc::ENOSPC),
+                )),
                 false => Ok(()),
             }
         }
@@ -239,7 +246,10 @@ mod tests {
         );
         let errors = reporters.into_errors();
         assert_eq!(errors.len(), 1);
-        assert_eq!(errors[0].to_string(), "cannot write to stdout: broken pipe");
+        assert_eq!(
+            errors[0].to_string(),
+            "cannot write r.json: No space left on device (os error 28)"
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::io::IsTerminal;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::driver::Progress;
+use crate::process::console;
 use crate::sweep::TrialStart;
 
 /// Plain mode writes one line per this many seconds of run time.
@@ -99,7 +100,10 @@ impl TrialProgress {
                 label,
                 last: Some((done, total, tokens, elapsed)),
                 ..
-            } => eprintln!("{label} ended: {}", line(*done, *total, *tokens, *elapsed)),
+            } => console::note(&format!(
+                "{label} ended: {}",
+                line(*done, *total, *tokens, *elapsed)
+            )),
             Self::Log { .. } => {}
         }
     }
@@ -122,7 +126,10 @@ impl Progress for TrialProgress {
             } => {
                 if elapsed_ns >= *next_log_ns && done < total {
                     *next_log_ns = elapsed_ns + LOG_EVERY_NS;
-                    eprintln!("{label}: {}", line(done, total, output_tokens, elapsed_ns));
+                    console::note(&format!(
+                        "{label}: {}",
+                        line(done, total, output_tokens, elapsed_ns)
+                    ));
                 }
                 *last = Some((done, total, output_tokens, elapsed_ns));
             }

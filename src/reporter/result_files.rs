@@ -8,7 +8,8 @@ use crate::engine::EngineInfo;
 use crate::env::Environment;
 use crate::error::Error;
 use crate::metrics::LatencyMetric;
-use crate::results::fs::{self, Layout};
+use crate::process::console;
+use crate::results::fs::{self, Layout, OutputDir};
 use crate::results::names::FileNames;
 use crate::results::{
     BaselineDoc, LatencyKeys, ResultDoc, SampleFile, SpeedOfLightDoc, StatisticsDoc,
@@ -29,6 +30,8 @@ pub struct RunFacts {
 pub struct ResultFiles {
     pub facts: RunFacts,
     pub names: FileNames,
+    /// The result folder, or its fallback.
+    pub out: OutputDir,
 }
 
 impl ResultFiles {
@@ -57,7 +60,7 @@ impl ResultFiles {
             max_concurrency: level.concurrency(),
             duration: run.duration_s,
             completed: run.completed,
-            failed: run.failed + run.cancelled,
+            failed: run.failed,
             total_input_tokens: run.total_input_tokens,
             total_output_tokens: run.total_output_tokens,
             request_throughput: run.request_throughput,
@@ -65,7 +68,8 @@ impl ResultFiles {
             output_throughput: run.output_throughput,
             total_token_throughput: run.total_token_throughput,
             latencies,
-            mean_tokens_per_delivery: run.tokens_per_delivery.mean,
+            mean_tokens_per_delivery: (run.tokens_per_delivery.count > 0)
+                .then_some(run.tokens_per_delivery.mean),
             engine: engine.clone(),
             simulated: engine.simulated,
             tensor_parallel_size: engine.tensor_parallel_size,
@@ -75,6 +79,9 @@ impl ResultFiles {
             num_warmups: config.num_warmups,
             goodput_slos_ms: config.slos,
             cancelled: run.cancelled,
+            issued: Some(run.issued),
+            failure: level.failure.clone(),
+            failure_reasons: level.failure_reasons.clone(),
             environment: environment.clone(),
             interrupted: level.stop == Some(Stop::Interrupted),
             fatal_error: match &level.stop {
@@ -109,7 +116,7 @@ impl ResultFiles {
         let trials = self.facts.config.trials;
         (0..level.trials)
             .map(|t| self.names.detailed(level.concurrency(), t, trials))
-            .map(|path| path.display().to_string())
+            .map(|path| self.out.resolve(&path).display().to_string())
             .collect()
     }
 
@@ -133,10 +140,16 @@ impl Reporter for ResultFiles {
         let facts = &self.facts;
         let samples = self.names.samples(level.concurrency());
         let file = SampleFile::new(&level.benchmark, &facts.date, &facts.engine, &level.samples);
-        file.write(&self.names.dir().join(samples))?;
-        let path = self.names.result(level.concurrency());
-        fs::save_atomically(&path, &self.doc(level), Layout::Pretty)?;
-        eprintln!("saved {}", path.display());
+        let result = self.names.result(level.concurrency());
+        let doc = fs::to_json(&self.doc(level), Layout::Pretty)?;
+        // Samples first: a result file is never there without its samples.
+        let path = self.out.write(|root| {
+            file.write(&root.join(&samples))?;
+            let path = self.out.place(root, &result);
+            fs::write_file(&path, &doc)?;
+            Ok(path)
+        })?;
+        console::note(&format!("saved {}", path.display()));
         Ok(())
     }
 }
@@ -159,6 +172,7 @@ mod tests {
         let config = run_config(&args);
         let date = "20260101-120000".to_string();
         ResultFiles {
+            out: OutputDir::new(dir, dir.join("fallback")),
             names: FileNames::new(&config, &date),
             facts: RunFacts {
                 config,
@@ -246,15 +260,46 @@ mod tests {
     }
 
     #[test]
-    fn an_unwritable_result_is_an_error_naming_the_file() {
+    fn an_unwritable_result_is_kept_in_the_fallback_and_the_error_names_both() {
         let dir = tempfile::tempdir().unwrap();
         let mut files = files(dir.path(), &[]);
-        std::fs::create_dir_all(dir.path().join("r-concurrency4.json.tmp/blocked")).unwrap();
-        let error = files.level_done(&level_result()).unwrap_err();
+        // A folder where the result file should be: "Is a directory".
+        std::fs::create_dir_all(dir.path().join("r-concurrency4.json/blocked")).unwrap();
+        files.level_done(&level_result()).unwrap();
+        let kept = dir.path().join("fallback/r-concurrency4.json");
+        let read = ResultFile::read(&kept).unwrap();
+        assert_eq!(read.samples, level_result().samples);
+        let error = files.out.take_failure().unwrap();
         assert!(matches!(error, Error::Unwritable { .. }), "{error}");
+        let text = error.to_string();
         assert!(
-            error.to_string().contains("r-concurrency4.json.tmp"),
-            "{error}"
+            text.contains("r-concurrency4.json: Is a directory"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with(&format!(
+                "kept in {} instead",
+                dir.path().join("fallback").display()
+            )),
+            "{text}"
+        );
+        assert_eq!(error.exit_code(), 1);
+    }
+
+    #[test]
+    fn a_failed_fallback_is_the_error_with_both_reasons() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut files = files(dir.path(), &[]);
+        std::fs::create_dir_all(dir.path().join("r-concurrency4.json/blocked")).unwrap();
+        std::fs::write(dir.path().join("fallback"), "a file, not a folder").unwrap();
+        let text = files.level_done(&level_result()).unwrap_err().to_string();
+        assert!(
+            text.contains("Is a directory (os error 21); nor in "),
+            "{text}"
+        );
+        assert!(
+            text.contains("Not a directory") || text.contains("File exists"),
+            "{text}"
         );
     }
 }

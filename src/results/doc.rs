@@ -14,7 +14,7 @@ use crate::analysis::{LevelAnalysis, MetricStats, Spread};
 use crate::baseline::BenchmarkId;
 use crate::engine::EngineInfo;
 use crate::env::Environment;
-use crate::metrics::{LatencyMetric, Metric, Slos, TrialThroughput};
+use crate::metrics::{FailureCount, LatencyMetric, Metric, Slos, TrialThroughput};
 use crate::render::percentile_label;
 use crate::schedule::RequestRate;
 use crate::stats::{BootstrapConfig, Summary};
@@ -32,11 +32,15 @@ pub struct ResultDoc {
     pub num_prompts: usize,
     pub request_rate: RequestRate,
     pub burstiness: f64,
+    /// `null` when unbounded; a file without the key is refused rather
+    /// than read as unbounded.
+    #[serde(deserialize_with = "present_option")]
     pub max_concurrency: Option<usize>,
     /// Seconds, every trial together.
     pub duration: f64,
     pub completed: usize,
-    /// Failed and cancelled requests.
+    /// Failed requests; cancelled ones (cut short by a stop signal or an
+    /// engine failure) are counted apart, in `cancelled`.
     pub failed: usize,
     pub total_input_tokens: u64,
     pub total_output_tokens: u64,
@@ -46,12 +50,15 @@ pub struct ResultDoc {
     pub output_throughput: f64,
     pub total_token_throughput: f64,
     /// `{mean,median,std,min,max,pNN}_{ttft,tpot,itl,e2el,queue_delay}_ms`:
-    /// flat keys, as vLLM writes them (min, max and queue delay are ours).
+    /// flat keys, as vLLM writes them (min, max and queue delay are ours);
+    /// `null` where undefined (no request completed, no request with two
+    /// output tokens for TPOT).
     #[serde(flatten)]
     pub latencies: LatencyKeys,
 
     // Ours.
-    pub mean_tokens_per_delivery: f64,
+    /// `null` without any delivery after a first one.
+    pub mean_tokens_per_delivery: Option<f64>,
     pub engine: EngineInfo,
     pub simulated: bool,
     pub tensor_parallel_size: u32,
@@ -62,6 +69,17 @@ pub struct ResultDoc {
     pub num_warmups: usize,
     pub goodput_slos_ms: Slos,
     pub cancelled: usize,
+    /// Requests handed to the engine: completed + failed + cancelled.
+    /// (Absent from files of versions that did not write it.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issued: Option<usize>,
+    /// Why the level fails the run though it ran: no request completed, or
+    /// more failed than `--max-failure-ratio` allows. Absent when it passed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+    /// Why requests failed, most common first; absent when none failed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failure_reasons: Vec<FailureCount>,
     pub environment: Environment,
     pub interrupted: bool,
     pub fatal_error: Option<String>,
@@ -86,7 +104,27 @@ pub struct ResultDoc {
     pub speed_of_light: SpeedOfLightDoc,
 }
 
+/// An `Option` field that must be present, `null` or a value: serde reads
+/// a missing `Option` as `None` unless told otherwise, and here `None`
+/// means something (unbounded).
+fn present_option<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer)
+}
+
 impl ResultDoc {
+    /// The concurrency its benchmark id names (`c4`, `c-unbounded`), if that
+    /// is the file's `max_concurrency`: `None` when the two disagree.
+    pub fn consistent_concurrency(&self) -> Option<Option<usize>> {
+        let label = self
+            .max_concurrency
+            .map_or("c-unbounded".into(), |c| format!("c{c}"));
+        (self.benchmark_id.concurrency == label).then_some(self.max_concurrency)
+    }
+
     /// Mean, median, std, min and max of a latency, in ms.
     pub fn latency(&self, metric: LatencyMetric) -> LatencyFigures {
         LatencyFigures::read(&self.latencies, metric.key())
@@ -110,14 +148,17 @@ impl ResultDoc {
     }
 }
 
-/// vLLM's flat latency keys and their values.
+/// vLLM's flat latency keys and their values, `None` (JSON `null`) for a
+/// statistic of no values.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct LatencyKeys(BTreeMap<String, f64>);
+pub struct LatencyKeys(BTreeMap<String, Option<f64>>);
 
 impl LatencyKeys {
-    /// `mean_ttft_ms`, `median_`, `std_`, `min_`, `max_`, `pNN_ttft_ms` for one summary.
+    /// `mean_ttft_ms`, `median_`, `std_`, `min_`, `max_`, `pNN_ttft_ms` for
+    /// one summary; all `null` for a summary of nothing.
     pub fn insert(&mut self, key: &str, s: &Summary) {
+        let defined = |v: f64| (s.count > 0).then_some(v);
         let stats = [
             ("mean", s.mean),
             ("median", s.median),
@@ -126,34 +167,35 @@ impl LatencyKeys {
             ("max", s.max),
         ];
         for (stat, value) in stats {
-            self.0.insert(format!("{stat}_{key}_ms"), value);
+            self.0.insert(format!("{stat}_{key}_ms"), defined(value));
         }
         for &(p, value) in &s.percentiles {
             self.0
-                .insert(format!("p{}_{key}_ms", percentile_label(p)), value);
+                .insert(format!("p{}_{key}_ms", percentile_label(p)), defined(value));
         }
     }
 
-    /// `stat` (`mean`, `p99`, ...) of `key` (`ttft`, `queue_delay`, ...).
+    /// `stat` (`mean`, `p99`, ...) of `key` (`ttft`, `queue_delay`, ...),
+    /// if the file has it and it is defined.
     pub fn get(&self, stat: &str, key: &str) -> Option<f64> {
-        self.0.get(&format!("{stat}_{key}_ms")).copied()
+        self.0.get(&format!("{stat}_{key}_ms")).copied().flatten()
     }
 }
 
-/// Mean, median, std, min and max of one latency, in ms (0 when absent, as
-/// for a level that completed nothing).
+/// Mean, median, std, min and max of one latency, in ms; `None` when
+/// undefined (a level that completed nothing) or absent.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct LatencyFigures {
-    pub mean: f64,
-    pub median: f64,
-    pub std: f64,
-    pub min: f64,
-    pub max: f64,
+    pub mean: Option<f64>,
+    pub median: Option<f64>,
+    pub std: Option<f64>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
 }
 
 impl LatencyFigures {
     fn read(keys: &LatencyKeys, key: &str) -> Self {
-        let get = |stat: &str| keys.get(stat, key).unwrap_or(0.0);
+        let get = |stat: &str| keys.get(stat, key);
         Self {
             mean: get("mean"),
             median: get("median"),
@@ -183,6 +225,7 @@ impl StatisticsDoc {
             let stats = analysis.latency(m);
             stats
                 .cloned()
+                // Cannot fail: analysis fills every latency metric of a level.
                 .expect("a level is analysed for every latency")
         };
         Self {

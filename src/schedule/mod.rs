@@ -109,7 +109,10 @@ impl Schedule {
 /// Arrival times whose gaps are gamma(shape = burstiness, mean = 1 / rate), the
 /// first at zero, as vLLM's `bench serve` draws them.
 fn gamma_arrivals(rate: f64, burstiness: f64, count: usize, seed: u64) -> Vec<Duration> {
+    // `--request-rate` and `--burstiness` are range-checked where they are
+    // parsed (cli/), so the shape and scale are positive and finite here.
     let gaps = Gamma::new(burstiness, 1.0 / (rate * burstiness))
+        // Cannot fail: --request-rate and --burstiness are range-checked where parsed (cli::number), so both are positive and finite.
         .expect("rate and burstiness are validated positive and finite");
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut t = 0.0;
@@ -118,7 +121,9 @@ fn gamma_arrivals(rate: f64, burstiness: f64, count: usize, seed: u64) -> Vec<Du
             if i > 0 {
                 t += gaps.sample(&mut rng);
             }
-            Duration::from_secs_f64(t)
+            // Saturates rather than panics, should a sum ever pass what a
+            // duration holds (centuries beyond any checked flag).
+            Duration::try_from_secs_f64(t).unwrap_or(Duration::MAX)
         })
         .collect()
 }

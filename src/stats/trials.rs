@@ -46,6 +46,7 @@ pub fn t_quantile(p: f64, df: f64) -> f64 {
         Normal::standard().inverse_cdf(p)
     } else {
         StudentsT::new(0.0, 1.0, df)
+            // Cannot fail: callers pass two or more trials, so the degrees of freedom are positive.
             .expect("positive degrees of freedom")
             .inverse_cdf(p)
     }

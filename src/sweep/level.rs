@@ -6,7 +6,7 @@ use crate::analysis::change::MetricChange;
 use crate::analysis::speed_of_light::level::LevelSpeedOfLight;
 use crate::analysis::LevelAnalysis;
 use crate::baseline::BenchmarkId;
-use crate::metrics::{LevelSamples, LevelSummary};
+use crate::metrics::{FailureCount, LevelSamples, LevelSummary};
 
 /// A level about to run.
 #[derive(Clone, Debug, PartialEq)]
@@ -45,7 +45,7 @@ impl TrialStart {
 /// Why a level ended before its last request.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Stop {
-    /// Ctrl-C.
+    /// A stop signal (SIGINT, SIGTERM, SIGHUP).
     Interrupted,
     /// The engine failed for the whole run (or `--max-failures` was reached).
     EngineFailed(String),
@@ -83,6 +83,11 @@ pub struct LevelResult {
     pub baseline: Option<BaselineChanges>,
     /// Too few requests, too short a run, detailed records that stopped.
     pub warnings: Vec<String>,
+    /// Why the level fails the run although it ran (no request completed,
+    /// too many failed): the run fails closed.
+    pub failure: Option<String>,
+    /// Why its requests failed, most common first.
+    pub failure_reasons: Vec<FailureCount>,
     pub speed_of_light: SpeedOfLight,
 }
 
@@ -91,12 +96,13 @@ impl LevelResult {
         self.start.concurrency
     }
 
-    /// `ok`, `interrupted` or `engine failed`, as the exports write it.
+    /// `ok`, `interrupted`, `engine failed` or `failed`, as the exports write it.
     pub fn status(&self) -> &'static str {
-        match &self.stop {
-            None => "ok",
-            Some(Stop::Interrupted) => "interrupted",
-            Some(Stop::EngineFailed(_)) => "engine failed",
+        match (&self.stop, &self.failure) {
+            (Some(Stop::Interrupted), _) => "interrupted",
+            (Some(Stop::EngineFailed(_)), _) => "engine failed",
+            (None, Some(_)) => "failed",
+            (None, None) => "ok",
         }
     }
 }
@@ -107,16 +113,19 @@ pub struct SweepResult {
     pub levels: Vec<LevelResult>,
     /// An output failed, so the sweep stopped after the level it failed in.
     pub output_failed: bool,
+    /// A stop signal ended the sweep: in a level (marked interrupted), in
+    /// the warm-up (no level ran), or between levels (no further one started).
+    pub interrupted: bool,
 }
 
 impl SweepResult {
-    /// How the sweep stopped early, if the engine or Ctrl-C stopped it.
+    /// How the sweep stopped early, if the engine or a signal stopped it.
     pub fn stop(&self) -> Option<&Stop> {
         self.levels.last().and_then(|l| l.stop.as_ref())
     }
 
     /// Every level ran to its end and every output kept up.
     pub fn completed(&self) -> bool {
-        self.stop().is_none() && !self.output_failed
+        self.stop().is_none() && !self.output_failed && !self.interrupted
     }
 }

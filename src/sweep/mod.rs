@@ -8,7 +8,7 @@
 
 pub mod level;
 
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 pub use level::{
     BaselineChanges, LevelResult, LevelStart, SpeedOfLight, Stop, SweepResult, TrialStart,
@@ -20,7 +20,7 @@ use crate::config::RunConfig;
 use crate::driver::{self, DriveOptions, NoProgress, Progress, TrialOutcome};
 use crate::engine::{Engine, RequestId};
 use crate::error::Error;
-use crate::metrics::{LevelSamples, LevelSummary, Metric};
+use crate::metrics::{self, LevelSamples, LevelSummary, Metric};
 use crate::records::{Discard, RecordSink, RequestRecord};
 use crate::reporter::Reporters;
 use crate::schedule::{Schedule, ScheduleSpec};
@@ -61,18 +61,26 @@ impl<'a> Sweep<'a> {
     }
 
     /// Runs every level, stopping after the one that was interrupted, failed,
-    /// or whose outputs failed. `Err` when nothing could be measured (the
-    /// warm-up failed) or a trial could not start.
+    /// or whose outputs failed; a stop signal between levels starts no
+    /// further one. `Err` when nothing could be measured (the warm-up
+    /// failed) or a trial could not start; an interrupted warm-up is an
+    /// interrupted sweep of no level.
     pub fn run(
         &mut self,
         engine: &mut dyn Engine,
         reporters: &mut Reporters,
         stop: &AtomicBool,
     ) -> Result<SweepResult, Error> {
-        self.warm_up(engine, reporters, stop)?;
-        let levels = &self.config.concurrency_levels;
         let mut sweep = SweepResult::default();
+        if !self.warm_up(engine, reporters, stop)? {
+            sweep.interrupted = true;
+            return Ok(sweep);
+        }
+        let levels = &self.config.concurrency_levels;
         for (index, &concurrency) in levels.iter().enumerate() {
+            if stop.load(Ordering::SeqCst) {
+                break;
+            }
             let start = LevelStart {
                 index,
                 levels: levels.len(),
@@ -89,20 +97,24 @@ impl<'a> Sweep<'a> {
             }
         }
         sweep.output_failed = reporters.failed();
+        sweep.interrupted = stop.load(Ordering::SeqCst);
         reporters.sweep_done(&sweep);
         Ok(sweep)
     }
 
     /// Runs the warm-up requests at the first level's concurrency and
-    /// discards them.
+    /// discards them; `Ok(false)` when a stop signal cut it short.
     fn warm_up(
         &mut self,
         engine: &mut dyn Engine,
         reporters: &mut Reporters,
         stop: &AtomicBool,
-    ) -> Result<(), Error> {
+    ) -> Result<bool, Error> {
+        if stop.load(Ordering::SeqCst) {
+            return Ok(false);
+        }
         if self.warm_up.is_empty() {
-            return Ok(());
+            return Ok(true);
         }
         let first = self.config.concurrency_levels[0];
         let schedule = Schedule::all_at_once(self.warm_up.len(), first);
@@ -120,8 +132,7 @@ impl<'a> Sweep<'a> {
             Some(message) => Err(Error::Engine(format!(
                 "engine failed during warm-up: {message}"
             ))),
-            None if outcome.interrupted => Err(Error::Interrupted),
-            None => Ok(()),
+            None => Ok(!outcome.interrupted),
         }
     }
 
@@ -141,8 +152,14 @@ impl<'a> Sweep<'a> {
             max_concurrency: start.concurrency,
         };
         let mut outcomes = Vec::new();
+        let mut rate_warnings = Vec::new();
         let mut schedule_kind = "";
         for index in 0..trials {
+            // A stop signal after a trial starts no further one; the level
+            // is then cut short (interrupted) unless its last trial had run.
+            if index > 0 && stop.load(Ordering::SeqCst) {
+                break;
+            }
             let trial = TrialStart {
                 level: start.clone(),
                 index,
@@ -159,14 +176,21 @@ impl<'a> Sweep<'a> {
             let (records, progress) = reporters.live();
             let items = self.items;
             let outcome = self.drive(engine, items, &schedule, records, progress, stop);
-            reporters.trial_done();
+            reporters.trial_done(&outcome.records);
+            rate_warnings.extend(rate_warning(&outcome, &schedule));
             let stopped = outcome.interrupted || outcome.fatal_error.is_some();
             outcomes.push(outcome);
             if stopped {
                 break;
             }
         }
-        Ok(self.level_result(start, schedule_kind, &outcomes))
+        let mut level = self.level_result(start, schedule_kind, &outcomes);
+        if outcomes.len() < trials && level.stop.is_none() {
+            level.stop = Some(Stop::Interrupted);
+            level.failure = None;
+        }
+        level.warnings.extend(rate_warnings);
+        Ok(level)
     }
 
     /// One trial of `items` on `schedule`.
@@ -211,19 +235,36 @@ impl<'a> Sweep<'a> {
             name: config.baselines.against.clone().unwrap_or_default(),
             changes: change::between(base, &samples, &Metric::ALL, &config.statistics),
         });
+        // Cannot fail: a level runs at least one trial (--trials >= 1).
         let last = outcomes.last().expect("a level runs at least one trial");
         let stop = match (&last.fatal_error, last.interrupted) {
             (Some(message), _) => Some(Stop::EngineFailed(message.clone())),
             (None, true) => Some(Stop::Interrupted),
             (None, false) => None,
         };
+        let failure_reasons = metrics::failure_reasons(&records);
+        // A level cut short reports why it stopped instead of a verdict.
+        let failure = stop
+            .is_none()
+            .then(|| metrics::failure_verdict(&summary, &failure_reasons, config.max_failure_ratio))
+            .flatten();
+        let mut warnings = self.warnings(outcomes, &samples, &percentiles);
+        let short = metrics::short_outputs(&records);
+        if config.ignore_eos && short > 0 {
+            warnings.push(format!(
+                "{short} completed request(s) returned fewer output tokens than asked \
+                 under --ignore-eos: the engine stopped early, so lengths differ from the workload"
+            ));
+        }
         LevelResult {
+            failure,
+            failure_reasons,
             benchmark: config.benchmark_id(start.concurrency),
             start,
             schedule,
             trials: outcomes.len(),
             stop,
-            warnings: self.warnings(outcomes, &samples, &percentiles),
+            warnings,
             speed_of_light: self.speed_of_light(&summary),
             summary,
             samples,
@@ -242,7 +283,12 @@ impl<'a> Sweep<'a> {
         let mut warnings: Vec<String> = outcomes
             .iter()
             .filter_map(|t| t.sink_error.as_ref())
-            .map(|e| format!("detailed records stopped: {e}"))
+            .map(|e| {
+                format!(
+                    "detailed records could not be written as requests finished ({e}): \
+                     the trial's records were written whole when it ended"
+                )
+            })
             .collect();
         let shortest = samples
             .trials
@@ -270,11 +316,38 @@ impl<'a> Sweep<'a> {
     }
 }
 
+/// Below this share of its schedule's rate, a trial's requests did not
+/// arrive as asked: it is not a measurement at that rate.
+const RATE_KEPT_SHARE: f64 = 0.9;
+
+/// A warning when an open-loop trial submitted its requests well below the
+/// rate its schedule asked for (a concurrency cap reached, a driver or
+/// engine that could not keep up).
+fn rate_warning(outcome: &TrialOutcome, schedule: &Schedule) -> Option<String> {
+    if schedule.closed_loop || schedule.kind() != "open-loop" {
+        return None;
+    }
+    let arrivals: Vec<u64> = schedule
+        .arrivals
+        .iter()
+        .map(|a| u64::try_from(a.as_nanos()).unwrap_or(u64::MAX))
+        .collect();
+    let (achieved, scheduled) = metrics::submission_rates(&outcome.records, &arrivals)?;
+    (achieved < RATE_KEPT_SHARE * scheduled).then(|| {
+        format!(
+            "requests were submitted at {achieved:.2} req/s, {:.0}% of the {scheduled:.2} req/s \
+             the schedule asked for: the concurrency cap or the engine held them back, \
+             so this is not a measurement at the requested rate",
+            achieved / scheduled * 100.0
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use std::cell::RefCell;
     use std::rc::Rc;
-    use std::sync::atomic::Ordering;
+    use std::sync::Arc;
 
     use super::*;
     use crate::engine;
@@ -290,47 +363,55 @@ mod tests {
         sweep: Option<SweepResult>,
     }
 
-    struct Keeper(Rc<RefCell<Kept>>);
+    /// Keeps what it is told; raises the stop flag at the hook `stop_at`,
+    /// as a signal arriving at that moment would.
+    struct Keeper {
+        kept: Rc<RefCell<Kept>>,
+        stop_at: Option<&'static str>,
+        flag: Arc<AtomicBool>,
+    }
+
+    impl Keeper {
+        fn hook(&self, hook: String) {
+            if self.stop_at == Some(hook.as_str()) {
+                self.flag.store(true, Ordering::SeqCst);
+            }
+            self.kept.borrow_mut().hooks.push(hook);
+        }
+    }
 
     impl Reporter for Keeper {
         fn warm_up_started(&mut self, requests: usize) -> Result<(), Error> {
-            self.0
-                .borrow_mut()
-                .hooks
-                .push(format!("warm-up {requests}"));
+            self.hook(format!("warm-up {requests}"));
             Ok(())
         }
 
         fn level_started(&mut self, level: &LevelStart) -> Result<(), Error> {
-            self.0
-                .borrow_mut()
-                .hooks
-                .push(format!("level {}", level.index));
+            self.hook(format!("level {}", level.index));
             Ok(())
         }
 
         fn trial_started(&mut self, trial: &TrialStart) -> Result<(), Error> {
-            self.0.borrow_mut().hooks.push(trial.label());
+            self.hook(trial.label());
             Ok(())
         }
 
         fn level_done(&mut self, level: &LevelResult) -> Result<(), Error> {
-            let mut kept = self.0.borrow_mut();
-            kept.hooks.push(format!("done {}", level.start.index));
-            kept.levels.push(level.clone());
+            self.hook(format!("done {}", level.start.index));
+            self.kept.borrow_mut().levels.push(level.clone());
             Ok(())
         }
 
         fn sweep_done(&mut self, sweep: &SweepResult) -> Result<(), Error> {
-            let mut kept = self.0.borrow_mut();
-            kept.hooks.push("sweep".into());
-            kept.sweep = Some(sweep.clone());
+            self.hook("sweep".into());
+            self.kept.borrow_mut().sweep = Some(sweep.clone());
             Ok(())
         }
     }
 
-    /// Sweeps the sim over `args`, the flags after `run`.
-    fn sweep(args: &[&str], stop: bool) -> (Result<SweepResult, Error>, Kept) {
+    /// Sweeps the sim over `args`, the flags after `run`, raising the stop
+    /// flag at the hook `stop_at`.
+    fn sweep(args: &[&str], stop_at: Option<&'static str>) -> (Result<SweepResult, Error>, Kept) {
         let mut line = vec![
             "--engine-arg",
             "step_base_us=100",
@@ -350,11 +431,16 @@ mod tests {
         let mut engine = engine::open(&config.engine, &config.engine_options).unwrap();
         let light = Setup::Skipped("no model".into());
         let kept = Rc::new(RefCell::new(Kept::default()));
-        let mut reporters = Reporters::new(vec![Box::new(Keeper(kept.clone()))]);
-        let flag = AtomicBool::new(stop);
+        let flag = Arc::new(AtomicBool::new(false));
+        let keeper = Keeper {
+            kept: kept.clone(),
+            stop_at,
+            flag: flag.clone(),
+        };
+        let mut reporters = Reporters::new(vec![Box::new(keeper)]);
         let mut sweep = Sweep::new(&config, &items, &warm_up, &[], &light);
         let result = sweep.run(engine.as_mut(), &mut reporters, &flag);
-        assert!(!flag.load(Ordering::Relaxed) || stop);
+        assert_eq!(flag.load(Ordering::Relaxed), stop_at.is_some());
         drop(reporters);
         let kept = Rc::try_unwrap(kept).ok().unwrap().into_inner();
         (result, kept)
@@ -371,7 +457,7 @@ mod tests {
                 "--num-warmups",
                 "2",
             ],
-            false,
+            None,
         );
         let sweep = result.unwrap();
         assert_eq!(
@@ -418,7 +504,8 @@ mod tests {
 
     #[test]
     fn an_interrupt_ends_the_sweep_after_the_level_it_stopped() {
-        let (result, kept) = sweep(&["--max-concurrency", "2,3", "--trials", "3"], true);
+        let args = ["--max-concurrency", "2,3", "--trials", "3"];
+        let (result, kept) = sweep(&args, Some("level 1/2 trial 1/3"));
         let sweep = result.unwrap();
         assert_eq!(sweep.levels.len(), 1);
         let level = &sweep.levels[0];
@@ -430,8 +517,58 @@ mod tests {
 
     #[test]
     fn an_interrupted_warm_up_measures_nothing() {
-        let (result, kept) = sweep(&["--num-warmups", "2"], true);
-        assert!(matches!(result, Err(Error::Interrupted)));
+        let (result, kept) = sweep(&["--num-warmups", "2"], Some("warm-up 2"));
+        let sweep = result.unwrap();
+        assert!(sweep.interrupted && sweep.levels.is_empty(), "{sweep:?}");
+        assert!(!sweep.completed());
         assert_eq!(kept.hooks, ["warm-up 2"]);
+    }
+
+    #[test]
+    fn a_stop_between_levels_starts_no_further_level() {
+        let args = ["--max-concurrency", "2,3"];
+        let (result, kept) = sweep(&args, Some("done 0"));
+        let sweep = result.unwrap();
+        assert_eq!(kept.hooks, ["level 0", "level 1/2", "done 0", "sweep"]);
+        let [level] = &sweep.levels[..] else {
+            panic!("one level: {:?}", sweep.levels.len());
+        };
+        // The level had run to its end: its results are whole, not cut short.
+        assert_eq!(level.status(), "ok");
+        assert_eq!(level.summary.completed, 6);
+        assert!(sweep.interrupted && !sweep.completed());
+        assert_eq!(sweep.stop(), None);
+    }
+
+    #[test]
+    fn a_stop_after_a_trial_cuts_the_level_short_with_the_trials_that_ran() {
+        let args = ["--trials", "3"];
+        let (result, _) = sweep(&args, Some("level 1/1 trial 2/3"));
+        let level = &result.unwrap().levels[0];
+        assert_eq!((level.trials, level.status()), (2, "interrupted"));
+        assert_eq!(level.summary.completed, 6, "the first trial's, whole");
+        assert_eq!(level.samples.trials.len(), 2);
+    }
+
+    #[test]
+    fn a_level_where_every_request_failed_fails_closed_with_its_reasons() {
+        let args = ["--engine-arg", "kv_capacity_tokens=10"];
+        let (result, _) = sweep(&args, None);
+        let level = &result.unwrap().levels[0];
+        assert_eq!(level.status(), "failed");
+        assert_eq!((level.summary.completed, level.summary.failed), (0, 6));
+        let why = level.failure.as_deref().unwrap();
+        assert!(
+            why.starts_with("no request completed (6 failed); most common reasons: 6x '"),
+            "{why}"
+        );
+        assert_eq!(
+            level.failure_reasons.len(),
+            1,
+            "{:?}",
+            level.failure_reasons
+        );
+        assert_eq!(level.failure_reasons[0].count, 6);
+        assert_eq!(level.summary.ttft_ms.count, 0, "undefined, not 0");
     }
 }

@@ -37,7 +37,9 @@ pub fn load(
             .map_err(|e| WorkloadError(format!("prompts file {}: {e}", at())))?;
         let ids = match (parsed.prompt_token_ids, parsed.prompt, &tokenizer) {
             (Some(ids), None, _) => ids,
-            (None, Some(text), Some(tokenizer)) => tokenizer.encode(&text)?,
+            (None, Some(text), Some(tokenizer)) => tokenizer
+                .encode(&text)
+                .map_err(|e| WorkloadError(format!("prompts file {}: {e}", at())))?,
             (None, Some(_), None) => {
                 return Err(WorkloadError(format!(
                     "prompts file {}: text prompts need --tokenizer",
@@ -75,9 +77,14 @@ pub fn load(
     Ok(repeat_to(items, count))
 }
 
-/// Reads a whole input file, naming it in the error.
+/// A parsed file takes up to this many times its size: the text, the
+/// parsed values, the token ids.
+const MEMORY_PER_BYTE: u64 = 4;
+
+/// Reads a whole input file, naming it in the error: refused before it is
+/// read when it cannot fit in memory; a UTF-8 byte-order mark is dropped.
 pub(super) fn read_input(path: &Path, what: &str) -> Result<String, WorkloadError> {
-    std::fs::read_to_string(path)
+    crate::process::memory::read_text(path, MEMORY_PER_BYTE)
         .map_err(|e| WorkloadError(format!("cannot read {what} {}: {e}", path.display())))
 }
 

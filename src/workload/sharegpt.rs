@@ -2,7 +2,9 @@
 //! As in vLLM's benchmark: conversations are shuffled with the seed, the first
 //! turn is the prompt and the second the completion, whose token count is the
 //! output budget; pairs with fewer than 4 tokens on either side, a prompt over
-//! 1024 tokens or more than 2048 in all are skipped.
+//! 1024 tokens or more than 2048 in all are skipped (turns over 128 KiB of
+//! text without tokenizing them). A byte-order mark before the JSON is
+//! accepted.
 
 use std::path::Path;
 
@@ -16,8 +18,11 @@ use super::tokenizer::TextTokenizer;
 use super::{WorkItem, WorkloadError};
 
 const MIN_TOKENS: usize = 4;
+/// A turn longer than this (bytes) holds more than [`MAX_TOTAL_TOKENS`]
+/// tokens of any real tokenizer (64 bytes a token): skipped before tokenizing.
+const MAX_TEXT_BYTES: usize = 64 * MAX_TOTAL_TOKENS as usize;
 const MAX_PROMPT_TOKENS: usize = 1024;
-const MAX_TOTAL_TOKENS: usize = 2048;
+pub(crate) const MAX_TOTAL_TOKENS: u64 = 2048;
 
 #[derive(Deserialize)]
 struct Entry {
@@ -52,11 +57,24 @@ pub fn load(
         if items.len() == count {
             break;
         }
-        let prompt = tokenizer.encode(&entry.conversations[0].value)?;
-        let completion_len = tokenizer.encode(&entry.conversations[1].value)?.len();
-        let out = output_len.map_or(completion_len, |n| n as usize);
+        let (prompt_text, completion_text) =
+            (&entry.conversations[0].value, &entry.conversations[1].value);
+        // Longer texts cannot fit the token limits below: skipped untokenized.
+        if prompt_text.len() > MAX_TEXT_BYTES
+            || (output_len.is_none() && completion_text.len() > MAX_TEXT_BYTES)
+        {
+            continue;
+        }
+        let prompt = tokenizer.encode(prompt_text)?;
+        let out = match output_len {
+            Some(n) => n as usize,
+            None => tokenizer.encode(completion_text)?.len(),
+        };
         let too_short = prompt.len() < MIN_TOKENS || (output_len.is_none() && out < MIN_TOKENS);
-        if too_short || prompt.len() > MAX_PROMPT_TOKENS || prompt.len() + out > MAX_TOTAL_TOKENS {
+        if too_short
+            || prompt.len() > MAX_PROMPT_TOKENS
+            || (prompt.len() + out) as u64 > MAX_TOTAL_TOKENS
+        {
             continue;
         }
         items.push(WorkItem::new(prompt, out as u32));

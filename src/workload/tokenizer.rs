@@ -6,6 +6,11 @@ use tokenizers::Tokenizer;
 
 use super::WorkloadError;
 
+/// Longest text tokenized, in bytes. A token covers at least one byte, so
+/// this bounds the tokens too (and the tokenizer's own memory, tens of
+/// bytes per token): far beyond any model's context at 4 bytes a token.
+pub const MAX_TEXT_BYTES: usize = 16 << 20;
+
 /// A loaded tokenizer. `path` may name `tokenizer.json` or a model folder holding it.
 pub struct TextTokenizer {
     inner: Tokenizer,
@@ -19,7 +24,14 @@ impl TextTokenizer {
     }
 
     /// Token ids without special tokens, so lengths count the text alone.
+    /// Texts over [`MAX_TEXT_BYTES`] are refused before tokenizing.
     pub fn encode(&self, text: &str) -> Result<Vec<u32>, WorkloadError> {
+        if text.len() > MAX_TEXT_BYTES {
+            return Err(WorkloadError(format!(
+                "a text of {} bytes is longer than the longest this tokenizes ({MAX_TEXT_BYTES} bytes)",
+                text.len()
+            )));
+        }
         self.inner
             .encode(text, false)
             .map(|encoding| encoding.get_ids().to_vec())

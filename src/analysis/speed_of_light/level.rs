@@ -210,6 +210,7 @@ mod tests {
     /// E2EL 10 + 128 x 8 = 1034 ms, over 2.048 s.
     fn run() -> LevelSummary {
         LevelSummary {
+            issued: 0,
             completed: 4,
             failed: 0,
             cancelled: 0,

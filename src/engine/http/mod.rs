@@ -106,9 +106,6 @@ impl Common {
         default_endpoint: &str,
     ) -> Result<(Self, EngineArgs), EngineConfigError> {
         let mut args = EngineArgs::new(engine, &options.args);
-        for warning in args.warnings() {
-            eprintln!("warning: {warning}");
-        }
         let http = &options.http;
         let model_name = http
             .served_model_name

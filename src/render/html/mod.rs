@@ -42,7 +42,7 @@ pub fn write_page(config: &PlotConfig) -> Result<PathBuf, Error> {
     fs::create_dir(&config.output)?;
     plots.write(&config.output, &config.name, &config.formats)?;
     let path = config.output.join(format!("{}.html", config.name));
-    std::fs::write(&path, page(&plots)).map_err(|e| Error::unwritable(&path, e))?;
+    fs::write_file(&path, page(&plots).as_bytes())?;
     Ok(path)
 }
 
@@ -149,7 +149,7 @@ fn summary_table(series: &Series, plots: &Plots) -> String {
         for m in LatencyMetric::ALL {
             let mean = format!("mean_{}_ms", m.key());
             let p99 = format!("p99_{}_ms", m.key());
-            out += &number_cell(&mean, Some(doc.latency(m).mean), interval(r, m));
+            out += &number_cell(&mean, doc.latency(m).mean, interval(r, m));
             out += &number_cell(&p99, doc.percentile(m, 99.0), None);
         }
         out += "</tr>\n";

@@ -11,6 +11,7 @@ use plotters::prelude::*;
 
 use crate::error::Error;
 use crate::metrics::{LatencyMetric, Metric};
+use crate::results::fs;
 use data::{Series, Timeline, XAxis};
 
 /// The metrics charted against concurrency or rate: the four latencies and
@@ -127,10 +128,25 @@ impl Plots {
         Ok(out)
     }
 
-    pub fn png(&self, chart: &Chart, path: &Path) -> Result<(), String> {
+    /// The chart as the bytes of a PNG file.
+    pub fn png(&self, chart: &Chart) -> Result<Vec<u8>, String> {
         charts::register_font();
-        let area = BitMapBackend::new(path, charts::SIZE).into_drawing_area();
-        chart.draw(&area, self)
+        let (width, height) = charts::SIZE;
+        let mut rgb = vec![0u8; width as usize * height as usize * 3];
+        {
+            let area = BitMapBackend::with_buffer(&mut rgb, charts::SIZE).into_drawing_area();
+            chart.draw(&area, self)?;
+            area.present().map_err(|e| e.to_string())?;
+        }
+        let mut bytes = Vec::new();
+        let mut encoder = png::Encoder::new(&mut bytes, width, height);
+        encoder.set_color(png::ColorType::Rgb);
+        encoder.set_depth(png::BitDepth::Eight);
+        encoder
+            .write_header()
+            .and_then(|mut writer| writer.write_image_data(&rgb))
+            .map_err(|e| format!("cannot encode the PNG: {e}"))?;
+        Ok(bytes)
     }
 
     /// Writes every chart as `<dir>/<stem>-<chart>.<ext>`; returns the paths.
@@ -143,13 +159,11 @@ impl Plots {
                     path: path.clone(),
                     reason,
                 };
-                match format {
-                    Format::Svg => {
-                        let svg = self.svg(chart).map_err(failed)?;
-                        std::fs::write(&path, svg).map_err(|e| Error::unwritable(&path, e))?;
-                    }
-                    Format::Png => self.png(chart, &path).map_err(failed)?,
-                }
+                let bytes = match format {
+                    Format::Svg => self.svg(chart).map_err(failed)?.into_bytes(),
+                    Format::Png => self.png(chart).map_err(failed)?,
+                };
+                fs::write_file(&path, &bytes)?;
                 written.push(path);
             }
         }

@@ -21,6 +21,7 @@ impl Exporter for Csv {
                 Value::Count(n) => n.to_string(),
                 // Rust's shortest form that parses back to the same f64.
                 Value::Number(x) => x.to_string(),
+                Value::Missing => String::new(),
             }))?;
         }
         writer.flush()?;

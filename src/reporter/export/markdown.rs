@@ -24,6 +24,7 @@ impl Exporter for Markdown {
                         Value::Text(text) => text.replace('|', "\\|"),
                         Value::Count(n) => n.to_string(),
                         Value::Number(x) => format!("{x:.2}"),
+                        Value::Missing => "—".into(),
                     })
                     .collect(),
             );

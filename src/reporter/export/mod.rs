@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 use super::Reporter;
 use crate::error::Error;
 use crate::metrics::LevelSummary;
-use crate::results::fs::write_atomically;
+use crate::process::console;
+use crate::results::fs::{write_file, OutputDir};
 use crate::schedule::{concurrency_label, RequestRate};
 use crate::sweep::LevelResult;
 
@@ -24,7 +25,7 @@ pub struct LevelRow {
     pub model: String,
     pub max_concurrency: Option<usize>,
     pub request_rate: RequestRate,
-    /// `ok`, `interrupted` or `engine failed`.
+    /// `ok`, `interrupted`, `engine failed` or `failed`.
     pub status: &'static str,
     pub summary: LevelSummary,
 }
@@ -54,10 +55,23 @@ pub enum Value {
     Text(String),
     Count(u64),
     Number(f64),
+    /// Undefined (a latency of a level that completed nothing): an empty
+    /// CSV cell, "—" in Markdown; never 0.
+    Missing,
 }
 
 fn latency(s: &crate::stats::Summary, p: f64) -> Value {
-    Value::Number(s.percentile(p).unwrap_or(s.max))
+    match s.count {
+        0 => Value::Missing,
+        _ => Value::Number(s.percentile(p).unwrap_or(s.max)),
+    }
+}
+
+fn mean(s: &crate::stats::Summary) -> Value {
+    match s.count {
+        0 => Value::Missing,
+        _ => Value::Number(s.mean),
+    }
 }
 
 /// The columns every export has, in order. Latencies in ms, throughputs per s.
@@ -91,7 +105,11 @@ pub const COLUMNS: &[Column] = &[
     },
     Column {
         header: "failed",
-        value: |r| Value::Count((r.summary.failed + r.summary.cancelled) as u64),
+        value: |r| Value::Count(r.summary.failed as u64),
+    },
+    Column {
+        header: "cancelled",
+        value: |r| Value::Count(r.summary.cancelled as u64),
     },
     Column {
         header: "duration_s",
@@ -111,7 +129,7 @@ pub const COLUMNS: &[Column] = &[
     },
     Column {
         header: "mean_ttft_ms",
-        value: |r| Value::Number(r.summary.ttft_ms.mean),
+        value: |r| mean(&r.summary.ttft_ms),
     },
     Column {
         header: "p99_ttft_ms",
@@ -119,7 +137,7 @@ pub const COLUMNS: &[Column] = &[
     },
     Column {
         header: "mean_tpot_ms",
-        value: |r| Value::Number(r.summary.tpot_ms.mean),
+        value: |r| mean(&r.summary.tpot_ms),
     },
     Column {
         header: "p99_tpot_ms",
@@ -127,7 +145,7 @@ pub const COLUMNS: &[Column] = &[
     },
     Column {
         header: "mean_itl_ms",
-        value: |r| Value::Number(r.summary.itl_ms.mean),
+        value: |r| mean(&r.summary.itl_ms),
     },
     Column {
         header: "p99_itl_ms",
@@ -135,7 +153,7 @@ pub const COLUMNS: &[Column] = &[
     },
     Column {
         header: "mean_e2el_ms",
-        value: |r| Value::Number(r.summary.e2el_ms.mean),
+        value: |r| mean(&r.summary.e2el_ms),
     },
     Column {
         header: "p99_e2el_ms",
@@ -161,7 +179,13 @@ pub fn write_all(dir: &Path, stem: &str, levels: &[LevelRow]) -> Result<Vec<Path
     let mut written = Vec::new();
     for exporter in all() {
         let path = dir.join(exporter.file_name(stem));
-        write_atomically(&path, |out| exporter.write(levels, out))?;
+        let mut bytes = Vec::new();
+        // Into memory first: writing to a Vec fails only when a row cannot
+        // be encoded, which is no reason to look for another folder.
+        exporter
+            .write(levels, &mut bytes)
+            .map_err(|e| Error::Engine(format!("cannot encode {}: {e}", path.display())))?;
+        write_file(&path, &bytes)?;
         written.push(path);
     }
     Ok(written)
@@ -169,7 +193,7 @@ pub fn write_all(dir: &Path, stem: &str, levels: &[LevelRow]) -> Result<Vec<Path
 
 /// The exports as a reporter: adds each level's row and rewrites the files.
 pub struct Exports {
-    dir: PathBuf,
+    out: OutputDir,
     /// The files' names start with this.
     stem: String,
     engine: String,
@@ -180,14 +204,14 @@ pub struct Exports {
 
 impl Exports {
     pub fn new(
-        dir: &Path,
+        out: OutputDir,
         stem: &str,
         engine: &str,
         model: &str,
         request_rate: RequestRate,
     ) -> Self {
         Self {
-            dir: dir.to_path_buf(),
+            out,
             stem: stem.to_string(),
             engine: engine.to_string(),
             model: model.to_string(),
@@ -201,10 +225,12 @@ impl Reporter for Exports {
     fn level_done(&mut self, level: &LevelResult) -> Result<(), Error> {
         let row = LevelRow::of(level, &self.engine, &self.model, self.request_rate);
         self.rows.push(row);
-        let written = write_all(&self.dir, &self.stem, &self.rows)?;
+        let written = self
+            .out
+            .write(|dir| write_all(dir, &self.stem, &self.rows))?;
         if self.rows.len() == 1 {
             for path in written {
-                eprintln!("exporting to {}", path.display());
+                console::note(&format!("exporting to {}", path.display()));
             }
         }
         Ok(())
@@ -251,7 +277,7 @@ mod tests {
     fn the_reporter_rewrites_both_files_after_each_level() {
         let dir = tempfile::tempdir().unwrap();
         let mut exports = Exports::new(
-            dir.path(),
+            OutputDir::new(dir.path(), dir.path().join("fallback")),
             "sweep",
             "sim",
             "tiny|model",
@@ -287,14 +313,14 @@ mod tests {
         );
     }
 
-    const CSV: &str = r#"engine,model,max_concurrency,request_rate,status,completed,failed,duration_s,request_throughput,output_throughput,total_token_throughput,mean_ttft_ms,p99_ttft_ms,mean_tpot_ms,p99_tpot_ms,mean_itl_ms,p99_itl_ms,mean_e2el_ms,p99_e2el_ms
-sim,tiny|model,4,inf,ok,8,0,1,8,64,320,1.35,1.693,0.5,0.5,0.5,0.5,4.8500000000000005,5.1930000000000005
-sim,tiny|model,unbounded,2.5,engine failed,8,0,1,4,32,160,2.7,3.386,1,1,1,1,9.700000000000001,10.386000000000001
+    const CSV: &str = r#"engine,model,max_concurrency,request_rate,status,completed,failed,cancelled,duration_s,request_throughput,output_throughput,total_token_throughput,mean_ttft_ms,p99_ttft_ms,mean_tpot_ms,p99_tpot_ms,mean_itl_ms,p99_itl_ms,mean_e2el_ms,p99_e2el_ms
+sim,tiny|model,4,inf,ok,8,0,0,1,8,64,320,1.35,1.693,0.5,0.5,0.5,0.5,4.8500000000000005,5.1930000000000005
+sim,tiny|model,unbounded,2.5,engine failed,8,0,0,1,4,32,160,2.7,3.386,1,1,1,1,9.700000000000001,10.386000000000001
 "#;
 
-    const MARKDOWN: &str = r#"| engine | model | max_concurrency | request_rate | status | completed | failed | duration_s | request_throughput | output_throughput | total_token_throughput | mean_ttft_ms | p99_ttft_ms | mean_tpot_ms | p99_tpot_ms | mean_itl_ms | p99_itl_ms | mean_e2el_ms | p99_e2el_ms |
-| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
-| sim | tiny\|model | 4 | inf | ok | 8 | 0 | 1.00 | 8.00 | 64.00 | 320.00 | 1.35 | 1.69 | 0.50 | 0.50 | 0.50 | 0.50 | 4.85 | 5.19 |
-| sim | tiny\|model | unbounded | 2.50 | engine failed | 8 | 0 | 1.00 | 4.00 | 32.00 | 160.00 | 2.70 | 3.39 | 1.00 | 1.00 | 1.00 | 1.00 | 9.70 | 10.39 |
+    const MARKDOWN: &str = r#"| engine | model | max_concurrency | request_rate | status | completed | failed | cancelled | duration_s | request_throughput | output_throughput | total_token_throughput | mean_ttft_ms | p99_ttft_ms | mean_tpot_ms | p99_tpot_ms | mean_itl_ms | p99_itl_ms | mean_e2el_ms | p99_e2el_ms |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+| sim | tiny\|model | 4 | inf | ok | 8 | 0 | 0 | 1.00 | 8.00 | 64.00 | 320.00 | 1.35 | 1.69 | 0.50 | 0.50 | 0.50 | 0.50 | 4.85 | 5.19 |
+| sim | tiny\|model | unbounded | 2.50 | engine failed | 8 | 0 | 0 | 1.00 | 4.00 | 32.00 | 160.00 | 2.70 | 3.39 | 1.00 | 1.00 | 1.00 | 1.00 | 9.70 | 10.39 |
 "#;
 }

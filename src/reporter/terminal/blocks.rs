@@ -8,6 +8,7 @@ use crate::engine::EngineInfo;
 use crate::metrics::LatencyMetric;
 use crate::render::{engine_label, percentile_label};
 use crate::schedule::concurrency_label;
+use crate::stats::Summary;
 use crate::sweep::{LevelResult, Stop};
 
 const WIDTH: usize = 50;
@@ -58,8 +59,14 @@ pub fn result_block(level: &LevelResult, engine: &EngineInfo, options: &BlockOpt
         Some(Stop::EngineFailed(error)) => row(&mut out, "Engine error", error),
         None => {}
     }
+    if let Some(why) = &level.failure {
+        row(&mut out, "Fails the run", why);
+    }
     row(&mut out, "Successful requests", run.completed);
-    row(&mut out, "Failed requests", run.failed + run.cancelled);
+    row(&mut out, "Failed requests", run.failed);
+    if run.cancelled > 0 {
+        row(&mut out, "Cancelled requests", run.cancelled);
+    }
     row(
         &mut out,
         "Benchmark duration (s)",
@@ -85,10 +92,11 @@ pub fn result_block(level: &LevelResult, engine: &EngineInfo, options: &BlockOpt
         "Total Token throughput (tok/s)",
         format!("{:.2}", run.total_token_throughput),
     );
+    let queue = &run.queue_delay_ms;
     row(
         &mut out,
         "Mean client queue delay (ms)",
-        format!("{:.3}", run.queue_delay_ms.mean),
+        defined(queue, Some(queue.mean), 3),
     );
     for &metric in &options.metrics {
         let summary = metric.summary(run);
@@ -96,24 +104,33 @@ pub fn result_block(level: &LevelResult, engine: &EngineInfo, options: &BlockOpt
         row(
             &mut out,
             &format!("Mean {metric} (ms)"),
-            format!("{:.2}", summary.mean),
+            defined(summary, Some(summary.mean), 2),
         );
         row(
             &mut out,
             &format!("Median {metric} (ms)"),
-            format!("{:.2}", summary.median),
+            defined(summary, Some(summary.median), 2),
         );
         for &p in &options.percentiles {
-            let value = summary.percentile(p).unwrap_or(0.0);
             row(
                 &mut out,
                 &format!("P{} {metric} (ms)", percentile_label(p)),
-                format!("{value:.2}"),
+                defined(summary, summary.percentile(p), 2),
             );
         }
     }
     banner(&mut out, "", '=');
     out
+}
+
+/// `value` of `summary` with `decimals`, or "—" when it is undefined: a
+/// summary of no values (no request completed; for TPOT, none with two
+/// output tokens) has no mean, never a mean of 0.
+fn defined(summary: &Summary, value: Option<f64>, decimals: usize) -> String {
+    match value.filter(|_| summary.count > 0) {
+        Some(v) => format!("{v:.decimals$}"),
+        None => "—".into(),
+    }
 }
 
 /// One line per level: the numbers people compare across a sweep.
@@ -135,18 +152,19 @@ pub fn sweep_table(engine: &EngineInfo, levels: &[LevelResult]) -> String {
     let _ = writeln!(out, "{}", header.map(|h| format!("{h:>11}")).join(" "));
     for level in levels {
         let run = &level.summary;
-        let p99 = |s: &crate::stats::Summary| s.percentile(99.0).unwrap_or(s.max);
+        let p99 = |s: &Summary| s.percentile(99.0).or(Some(s.max));
+        let mean = |s: &Summary| defined(s, Some(s.mean), 2);
         let cells = [
             level.concurrency().map_or("inf".into(), |c| c.to_string()),
             run.completed.to_string(),
-            (run.failed + run.cancelled).to_string(),
+            run.failed.to_string(),
             format!("{:.2}", run.request_throughput),
             format!("{:.1}", run.output_throughput),
-            format!("{:.2}", run.ttft_ms.mean),
-            format!("{:.2}", p99(&run.ttft_ms)),
-            format!("{:.2}", run.tpot_ms.mean),
-            format!("{:.2}", run.itl_ms.mean),
-            format!("{:.2}", run.e2el_ms.mean),
+            mean(&run.ttft_ms),
+            defined(&run.ttft_ms, p99(&run.ttft_ms), 2),
+            mean(&run.tpot_ms),
+            mean(&run.itl_ms),
+            mean(&run.e2el_ms),
         ];
         let _ = writeln!(out, "{}", cells.map(|c| format!("{c:>11}")).join(" "));
     }

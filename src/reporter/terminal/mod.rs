@@ -1,12 +1,15 @@
 //! The terminal: on stdout, each level's blocks (vLLM's result block, the
 //! intervals, the trials' spread, the change against a baseline, the speed of
 //! light) and the table of the sweep; on stderr, where the sweep is and the
-//! level's warnings. A stdout that goes away fails this reporter only.
+//! level's warnings. Writing cannot fail the run: the writers given here
+//! ([`console::Stdout`] and [`console::Stderr`]) keep a failure for the exit
+//! note and drop what follows, so a closed or full stdout stops neither the
+//! measurement nor the other outputs.
 
 pub mod blocks;
 pub mod statistics;
 
-use std::io::{Stderr, Stdout, Write};
+use std::io::Write;
 
 pub use blocks::BlockOptions;
 
@@ -14,6 +17,7 @@ use super::Reporter;
 use crate::analysis::StatisticsOptions;
 use crate::engine::EngineInfo;
 use crate::error::Error;
+use crate::process::console::{self, Stderr, Stdout};
 use crate::schedule::concurrency_label;
 use crate::sweep::{LevelResult, LevelStart, SpeedOfLight, SweepResult, TrialStart};
 
@@ -27,13 +31,7 @@ pub struct Terminal<O: Write, E: Write> {
 
 impl Terminal<Stdout, Stderr> {
     pub fn new(engine: EngineInfo, blocks: BlockOptions, statistics: StatisticsOptions) -> Self {
-        Self::with_writers(
-            std::io::stdout(),
-            std::io::stderr(),
-            engine,
-            blocks,
-            statistics,
-        )
+        Self::with_writers(console::Stdout, console::Stderr, engine, blocks, statistics)
     }
 }
 
@@ -60,11 +58,13 @@ impl<O: Write, E: Write> Terminal<O, E> {
         (self.out, self.err)
     }
 
-    /// A block and the empty line after it.
-    fn print(&mut self, block: &str) -> Result<(), Error> {
-        writeln!(self.out, "{block}")
-            .and_then(|()| self.out.flush())
-            .map_err(Error::Stdout)
+    /// `text` on stdout. A writer that fails loses the text, nothing else:
+    /// the run's outcome is told by its exit code and its files.
+    fn print(&mut self, text: &str) {
+        let _ = self
+            .out
+            .write_all(text.as_bytes())
+            .and_then(|()| self.out.flush());
     }
 
     /// A line on stderr; a closed stderr loses only that line.
@@ -118,20 +118,17 @@ impl<O: Write, E: Write> Reporter for Terminal<O, E> {
 
     fn level_done(&mut self, level: &LevelResult) -> Result<(), Error> {
         let text = self.level_text(level);
-        let printed = self
-            .out
-            .write_all(text.as_bytes())
-            .and_then(|()| self.out.flush())
-            .map_err(Error::Stdout);
+        self.print(&text);
         for warning in &level.warnings {
             self.note(&format!("warning: {warning}"));
         }
-        printed
+        Ok(())
     }
 
     fn sweep_done(&mut self, sweep: &SweepResult) -> Result<(), Error> {
         let table = blocks::sweep_table(&self.engine, &sweep.levels);
-        self.print(&table)
+        self.print(&(table + "\n"));
+        Ok(())
     }
 }
 
@@ -173,6 +170,7 @@ mod tests {
         let sweep = SweepResult {
             levels,
             output_failed: false,
+            interrupted: false,
         };
         terminal.sweep_done(&sweep).unwrap();
         assert_eq!(text(terminal.into_writers().0), TABLE.to_string() + "\n");
@@ -235,16 +233,15 @@ mod tests {
     }
 
     #[test]
-    fn a_closed_stdout_is_an_error_of_this_reporter_and_warnings_still_reach_stderr() {
+    fn a_closed_stdout_fails_nothing_and_warnings_still_reach_stderr() {
         let blocks = BlockOptions {
             metrics: vec![LatencyMetric::Ttft],
             percentiles: vec![99.0],
         };
         let mut terminal =
             Terminal::with_writers(ClosedPipe, Vec::new(), engine(), blocks, Default::default());
-        let error = terminal.level_done(&level_result()).unwrap_err();
-        assert!(matches!(error, Error::Stdout(_)), "{error}");
-        assert_eq!(error.exit_code(), 1);
+        terminal.level_done(&level_result()).unwrap();
+        terminal.sweep_done(&SweepResult::default()).unwrap();
         assert_eq!(text(terminal.into_writers().1), WARNING);
     }
 

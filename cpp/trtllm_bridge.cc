@@ -130,7 +130,13 @@ Delivery toDelivery(tle::Response const& response)
     out.is_final = result.isFinal;
     if (!result.outputTokenIds.empty())
     {
-        out.new_tokens = static_cast<std::uint32_t>(result.outputTokenIds.front().size());
+        auto const& beam = result.outputTokenIds.front();
+        out.new_tokens = static_cast<std::uint32_t>(beam.size());
+        out.token_ids.reserve(beam.size());
+        for (auto id : beam)
+        {
+            out.token_ids.push_back(static_cast<std::uint32_t>(id));
+        }
     }
     for (auto reason : result.finishReasons)
     {

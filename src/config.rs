@@ -11,7 +11,8 @@ use crate::baseline::BenchmarkId;
 use crate::engine::{EngineOptions, SamplingParams};
 use crate::metrics::{LatencyMetric, Metric, Slos};
 use crate::render::plot::Format;
-use crate::schedule::RequestRate;
+use crate::schedule::ramp::RampUp;
+use crate::schedule::{Pace, RequestRate};
 use crate::workload::WorkloadSpec;
 
 /// One command, ready to run.
@@ -32,12 +33,18 @@ pub struct RunConfig {
     pub engine: String,
     pub engine_options: EngineOptions,
     pub workload: WorkloadSpec,
-    /// Measured requests per trial.
+    /// Measured requests per trial (sessions, for conversations).
     pub num_prompts: usize,
     pub num_warmups: usize,
     pub seed: u64,
     pub rate: RequestRate,
     pub burstiness: f64,
+    /// `--ramp-up-strategy` and its rates, in place of `rate`.
+    pub ramp_up: Option<RampUp>,
+    /// `--conversation-qps`: conversations paced as Production Stack's.
+    pub pace: Option<Pace>,
+    /// `--dry-run`: build the workload and schedule, print their figures, send nothing.
+    pub dry_run: bool,
     /// One entry per level; `[None]` when no concurrency was given.
     pub concurrency_levels: Vec<Option<usize>>,
     pub ignore_eos: bool,
@@ -78,14 +85,38 @@ impl RunConfig {
 
     /// What the level at `concurrency` measures, for baselines and comparisons.
     pub fn benchmark_id(&self, concurrency: Option<usize>) -> BenchmarkId {
-        BenchmarkId::new(
+        let id = BenchmarkId::new(
             &self.engine,
             &self.model_id(),
             &self.workload,
             self.rate,
             self.burstiness,
             concurrency,
-        )
+        );
+        match self.timed_schedule() {
+            Some(label) => id.with_schedule(label),
+            None => id,
+        }
+    }
+
+    /// The schedules that the rate, burstiness and concurrency do not name:
+    /// `ramp-linear-2-20`, `paced-qps0.5`, `trace-replay`.
+    fn timed_schedule(&self) -> Option<String> {
+        let burst = match self.burstiness {
+            1.0 => String::new(),
+            b => format!("-burst{b}"),
+        };
+        if let Some(ramp) = &self.ramp_up {
+            let strategy = ramp.strategy.name();
+            return Some(format!(
+                "ramp-{strategy}-{}-{}{burst}",
+                ramp.start_rps, ramp.end_rps
+            ));
+        }
+        if let Some(pace) = &self.pace {
+            return Some(format!("paced-qps{}", pace.qps));
+        }
+        matches!(self.workload, WorkloadSpec::Trace(_)).then(|| "trace-replay".into())
     }
 
     /// The model name written in results: the model folder's name, or the engine's.

@@ -5,24 +5,11 @@ mod common;
 
 use std::path::Path;
 
-use common::{enginebench, stderr, train_tokenizer, FAST_SIM};
+use common::{assert_one_line_usage_error, enginebench, stderr, train_tokenizer, FAST_SIM};
 
 /// Runs the fast sim command with `extra` flags and checks the usage error.
 fn assert_usage_error(extra: &[&str], expected: &str) {
-    let args = sim_args(extra);
-    let output = enginebench(&args);
-    let err = stderr(&output);
-    assert_eq!(output.status.code(), Some(2), "{extra:?}: stderr was {err}");
-    assert!(!err.contains("panicked"), "{extra:?} panicked: {err}");
-    assert_eq!(
-        err.trim_end().lines().count(),
-        1,
-        "{extra:?}: not one line: {err}"
-    );
-    assert!(
-        err.contains(expected),
-        "{extra:?}: expected '{expected}' in: {err}"
-    );
+    assert_one_line_usage_error(&sim_args(extra), expected);
 }
 
 /// The fast sim command with `extra` flags; without its random-prompt

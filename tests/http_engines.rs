@@ -187,6 +187,53 @@ fn max_failures_stops_the_run_and_keeps_the_records() {
     assert!(records.iter().all(|r| r.outcome == Outcome::Failed));
 }
 
+/// A conversation over HTTP: the openai engine asks for vLLM's
+/// `return_token_ids`, hands the server's answer ids over, and each round's
+/// prompt grows by that answer and a question; every record says the answer
+/// came from the server's ids.
+#[test]
+fn a_conversation_over_openai_carries_the_servers_answer_ids() {
+    let address = server(3);
+    let dir = tempfile::tempdir().unwrap();
+    let output = run(
+        "openai",
+        address,
+        dir.path(),
+        &[
+            "--served-model-name",
+            "ok",
+            "--dataset-name",
+            "conversation",
+            "--num-prompts",
+            "3",
+            "--max-concurrency",
+            "2",
+            "--conversation-rounds",
+            "3",
+            "--conversation-context-len",
+            "20",
+            "--conversation-question-len",
+            "6",
+            "--conversation-answer-len",
+            "7",
+        ],
+        &[],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let mut records = records(dir.path());
+    records.sort_by_key(|r| r.index);
+    assert_eq!(records.len(), 9);
+    for (i, r) in records.iter().enumerate() {
+        let round = i as u32 % 3;
+        assert_eq!(r.outcome, Outcome::Completed, "{r:?}");
+        assert_eq!((r.user, r.round), (Some(i as u32 / 3), Some(round)));
+        assert_eq!(r.input_tokens, 26 + 13 * round, "{r:?}");
+        assert_eq!(r.output_tokens(), 7);
+        let stats = r.engine_stats.as_ref().expect("engine stats");
+        assert_eq!(stats["answer_ids"], "server", "{stats}");
+    }
+}
+
 /// Completed, with exactly `output_len` tokens in deliveries of `per_chunk`.
 fn assert_chunked(records: &[RequestRecord], output_len: u64, per_chunk: u32) {
     for record in records {

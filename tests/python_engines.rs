@@ -332,6 +332,84 @@ fn vllm_tensor_parallel_2_runs_two_workers() {
     assert!(mode.starts_with("inline"), "{mode}");
 }
 
+/// A conversation on vLLM in-process: 3 users, 3 rounds, each round's prompt
+/// the previous prompt, vLLM's own 40-token answer and a 16-token question.
+/// With blocks of 32 tokens, vLLM's prefix cache (its `num_cached_tokens`)
+/// serves round k from round k-1's prompt and answer: more tokens than the
+/// previous prompt alone holds, which only happens if the history carries
+/// the ids vLLM generated, and only if the cache was not reset between rounds.
+#[test]
+#[cfg(feature = "vllm")]
+fn vllm_conversation_rounds_carry_its_answers_and_hit_its_prefix_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = tiny_model();
+    let output = run_engine(
+        dir.path(),
+        &[
+            "--engine",
+            "vllm",
+            "--model",
+            &model,
+            "--engine-arg",
+            "max_model_len=512",
+            "--engine-arg",
+            "max_num_seqs=8",
+            "--engine-arg",
+            "enforce_eager=true",
+            "--engine-arg",
+            "dtype=bfloat16",
+            "--engine-arg",
+            "block_size=32",
+            "--engine-arg",
+            "enable_prefix_caching=true",
+            "--dataset-name",
+            "conversation",
+            "--num-prompts",
+            "3",
+            "--max-concurrency",
+            "3",
+            "--conversation-rounds",
+            "3",
+            "--conversation-system-prompt-len",
+            "32",
+            "--conversation-context-len",
+            "32",
+            "--conversation-question-len",
+            "16",
+            "--conversation-answer-len",
+            "40",
+            "--ignore-eos",
+        ],
+        &[],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let json = assert_complete(dir.path(), 9, 40);
+    let mut records = read_jsonl(&files_ending(dir.path(), ".jsonl")[0]).unwrap();
+    records.sort_by_key(|r| r.index);
+    for (i, r) in records.iter().enumerate() {
+        let (user, round) = (i as u32 / 3, i as u32 % 3);
+        assert_eq!((r.user, r.round), (Some(user), Some(round)), "{r:?}");
+        // 80 tokens, then + 40 answer + 16 question each round.
+        assert_eq!(r.input_tokens, 80 + 56 * round, "{r:?}");
+        if round == 0 {
+            continue;
+        }
+        let previous = &records[i - 1];
+        assert_eq!(r.reused_prefix_tokens, Some(previous.input_tokens + 40));
+        assert!(r.scheduled_ns >= previous.finished_ns.unwrap());
+        let cached = r.engine_stats.as_ref().expect("vLLM's stats")["num_cached_tokens"]
+            .as_u64()
+            .expect("num_cached_tokens");
+        // Whole blocks of the previous prompt and answer (less its last token).
+        let held = u64::from(previous.input_tokens + 40 - 1) / 32 * 32;
+        assert_eq!(cached, held, "user {user} round {round}: {r:?}");
+        assert!(cached > u64::from(previous.input_tokens), "{r:?}");
+    }
+    let rounds = json["traffic"]["per_round"].as_array().unwrap();
+    assert_eq!(rounds.len(), 3);
+    assert!(rounds.iter().all(|r| r["completed"] == 3));
+}
+
 #[test]
 #[cfg(feature = "hf")]
 fn transformers_continuous_batching_runs_in_process_on_a_tiny_model() {

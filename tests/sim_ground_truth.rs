@@ -133,6 +133,7 @@ fn open_loop_latency_counts_from_the_arrival() {
         arrivals: vec![Duration::ZERO, Duration::from_nanos(1)],
         max_concurrency: Some(1),
         closed_loop: false,
+        round_period: None,
     };
     let options = DriveOptions::ignoring_eos();
     let mut engine = SimEngine::new(config());

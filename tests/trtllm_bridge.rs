@@ -733,3 +733,80 @@ fn the_binary_links_what_the_library_needs_with_an_rpath() {
         .iter()
         .any(|p| std::path::Path::new(p) == library_dir));
 }
+
+/// Asked to hand over answers, the engine gathers the ids the executor
+/// streams (the double generates 7s) and hands each request's whole answer
+/// over when it finishes; a conversation then carries them into its next
+/// rounds, whose prompts grow by answer and question.
+#[test]
+fn answers_are_handed_over_and_conversations_carry_them() {
+    use enginebench::driver::{drive_workload, NoProgress};
+    use enginebench::workload::{Turn, Workload};
+
+    within(LIMIT, || {
+        let (_dir, mut engine) = open("step_us=300\n");
+        engine.hand_over_answers().unwrap();
+        engine
+            .submit(EngineRequest {
+                id: 5,
+                prompt_token_ids: Arc::from(vec![3u32; 10]),
+                max_output_tokens: 4,
+                ignore_eos: true,
+                sampling: Default::default(),
+            })
+            .unwrap();
+        let mut events = Vec::new();
+        let started = Instant::now();
+        while !events
+            .iter()
+            .any(|e| matches!(e, Event::Tokens { finished: true, .. }))
+        {
+            assert!(started.elapsed() < LIMIT);
+            engine.poll(Duration::from_millis(20), &mut events).unwrap();
+        }
+        let answers: Vec<&Vec<u32>> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Answer { id: 5, token_ids } => Some(token_ids),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(answers, [&vec![7u32; 4]], "{events:?}");
+
+        // 2 users, 3 rounds: a 6-token first prompt, then 2-token questions.
+        let mut w = Workload::default();
+        for user in 0..2 {
+            for round in 0..3 {
+                let len = if round == 0 { 6 } else { 2 };
+                w.items.push(item(vec![100 + user; len], 3));
+                w.reused_prefix.push(0);
+                w.turns.push(Turn {
+                    user,
+                    round,
+                    think_time: Duration::ZERO,
+                    fixed_answer: None,
+                });
+            }
+        }
+        let outcome = drive_workload(
+            &mut engine,
+            &w,
+            &Schedule::all_at_once(2, Some(2)),
+            &DriveOptions {
+                id_base: 100,
+                ..DriveOptions::ignoring_eos()
+            },
+            &mut Discard,
+            &AtomicBool::new(false),
+            &mut NoProgress,
+        );
+        assert_eq!(outcome.fatal_error, None);
+        let inputs: Vec<u32> = outcome.records.iter().map(|r| r.input_tokens).collect();
+        assert_eq!(inputs, [6, 11, 16, 6, 11, 16], "{:?}", outcome.records);
+        assert!(outcome
+            .records
+            .iter()
+            .all(|r| r.outcome == Outcome::Completed));
+        engine.shutdown().unwrap();
+    });
+}

@@ -7,7 +7,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::schedule::RequestRate;
-use crate::workload::WorkloadSpec;
+use crate::workload::{AnswerMode, ConversationSpec, Questions, WorkloadSpec};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BenchmarkId {
@@ -34,6 +34,13 @@ impl BenchmarkId {
             schedule: schedule_label(rate, burstiness, concurrency),
             concurrency: concurrency.map_or("c-unbounded".into(), |c| format!("c{c}")),
         }
+    }
+
+    /// The same benchmark under a schedule the rate does not name (a ramp,
+    /// paced conversations, a trace's own arrivals).
+    pub fn with_schedule(mut self, schedule: String) -> Self {
+        self.schedule = schedule;
+        self
     }
 
     fn parts(&self) -> [&str; 5] {
@@ -102,7 +109,49 @@ fn workload_label(spec: &WorkloadSpec) -> String {
             "shared-prefix-{}u-{}ctx-{}q-{}out",
             s.num_users, s.context_len, s.question_len, s.output_len
         ),
+        WorkloadSpec::Conversation(c) => conversation_label(c),
+        WorkloadSpec::Trace(t) => format!(
+            "trace-{}-block{}-x{}",
+            file_stem(&t.path),
+            t.block_size,
+            t.time_scale
+        ),
     }
+}
+
+/// `conversation-3r-1000sys-2000ctx-32q-100a-think0ms-real`, or
+/// `conversation-sharegpt-NAME-3r-think0ms-fixed`.
+fn conversation_label(c: &ConversationSpec) -> String {
+    let questions = match &c.questions {
+        Questions::Random {
+            question_len,
+            answer_len,
+        } => format!(
+            "{}sys-{}ctx-{question_len}q-{answer_len}a",
+            c.system_prompt_len, c.context_len
+        ),
+        Questions::ShareGpt {
+            path, output_len, ..
+        } => {
+            let mut label = format!("sharegpt-{}", file_stem(path));
+            if let Some(n) = output_len {
+                label += &format!("-out{n}");
+            }
+            if c.system_prompt_len + c.context_len > 0 {
+                label += &format!("-{}sys-{}ctx", c.system_prompt_len, c.context_len);
+            }
+            label
+        }
+    };
+    let answers = match c.answers {
+        AnswerMode::Real => "real",
+        AnswerMode::Fixed => "fixed",
+    };
+    format!(
+        "conversation-{}r-{questions}-think{}-{answers}",
+        c.rounds,
+        c.think_time.label()
+    )
 }
 
 /// `offline`, `closed-loop`, or `rate4` / `rate4-burst0.5` for open loops.

@@ -10,6 +10,7 @@ pub mod number;
 mod parse;
 mod run;
 mod statistics;
+mod traffic;
 
 use std::ffi::OsString;
 
@@ -23,6 +24,7 @@ pub use files::{EnvArgs, PlotArgs};
 pub use parse::{parse_concurrency, parse_goodput, parse_rate};
 pub use run::{DatasetName, HttpArgs, RunArgs, TrialArgs};
 pub use statistics::{CheckArgs, CompareArgs, StatisticsArgs};
+pub use traffic::TrafficArgs;
 
 #[derive(Parser, Debug)]
 #[command(

@@ -10,6 +10,7 @@ use super::parse::{
     parse_rate, without_repeats,
 };
 use super::statistics::StatisticsArgs;
+use super::traffic::TrafficArgs;
 use crate::analysis::speed_of_light::level::GpuOptions;
 use crate::analysis::validity::ValidityRules;
 use crate::baseline::store;
@@ -17,6 +18,7 @@ use crate::config::{BaselineOptions, OutputOptions, RunConfig};
 use crate::engine::{self, EngineOptions, HttpOptions, SamplingParams};
 use crate::error::{usage, Error};
 use crate::metrics::LatencyMetric;
+use crate::schedule::RequestRate;
 use crate::workload::random::RandomSpec;
 use crate::workload::shared_prefix::SharedPrefixSpec;
 use crate::workload::{WorkloadSpec, MAX_REQUEST_TOKENS};
@@ -47,6 +49,10 @@ pub enum DatasetName {
     Prompts,
     Sharegpt,
     SharedPrefix,
+    /// Multi-round conversations (random questions, or ShareGPT's with --dataset-path).
+    Conversation,
+    /// A Mooncake-format JSONL trace (--dataset-path), replayed at its timestamps.
+    Trace,
 }
 
 #[derive(Args, Debug)]
@@ -185,6 +191,9 @@ pub struct RunArgs {
     #[command(flatten)]
     pub http: HttpArgs,
 
+    #[command(flatten)]
+    pub traffic: TrafficArgs,
+
     /// Stop the run after N failed requests (what was recorded is kept; exit 1).
     #[arg(long, value_name = "N", value_parser = int(1usize, MAX_REQUESTS))]
     pub max_failures: Option<usize>,
@@ -295,8 +304,29 @@ impl RunArgs {
             "--metric-percentiles",
             parse_percentile,
         )?;
+        let workload = self.workload_spec()?;
+        let rate = parse_rate(&self.request_rate)?;
+        let ramp_up = self.traffic.ramp_up(rate)?;
+        let rounds = match &workload {
+            WorkloadSpec::Conversation(c) => Some(c.rounds),
+            _ => None,
+        };
+        let timed = rate != RequestRate::Infinite || ramp_up.is_some();
+        let pace = self
+            .traffic
+            .pace(rounds, timed, self.max_concurrency.is_some())?;
+        if matches!(workload, WorkloadSpec::Trace(_)) {
+            check(
+                !timed,
+                "--dataset-name trace replays the trace's timestamps: leave out --request-rate \
+                     and the ramp-up (--trace-time-scale speeds it up or down)",
+            )?;
+        }
         Ok(RunConfig {
-            workload: self.workload_spec()?,
+            workload,
+            ramp_up,
+            pace,
+            dry_run: self.traffic.dry_run,
             engine_options: EngineOptions {
                 model: self.model.clone(),
                 tensor_parallel_size: self.tp,
@@ -306,7 +336,7 @@ impl RunArgs {
                 tokenizer: self.tokenizer_path(),
                 http: self.http.options()?,
             },
-            rate: parse_rate(&self.request_rate)?,
+            rate,
             concurrency_levels,
             percentile_metrics: without_repeats(
                 "--percentile-metrics",
@@ -516,6 +546,19 @@ impl RunArgs {
                     vocab_hi,
                 };
                 WorkloadSpec::SharedPrefix(spec)
+            }
+            DatasetName::Conversation => {
+                let dataset = match &self.dataset_path {
+                    Some(_) => Some((dataset_path()?, self.tokenizer_path())),
+                    None => None,
+                };
+                WorkloadSpec::Conversation(
+                    self.traffic
+                        .conversation(dataset, (vocab_lo, vocab_hi))?,
+                )
+            }
+            DatasetName::Trace => {
+                WorkloadSpec::Trace(self.traffic.trace(dataset_path()?, (vocab_lo, vocab_hi))?)
             }
         })
     }

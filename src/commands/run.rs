@@ -31,7 +31,7 @@ use crate::results::fs::OutputDir;
 use crate::results::names::FileNames;
 use crate::schedule::concurrency_label;
 use crate::sweep::{self, Sweep, SweepResult};
-use crate::workload;
+use crate::workload::{self, Workload};
 
 /// Warm-up prompts come from another seed so they cannot prime a prefix cache.
 const WARMUP_SEED_SALT: u64 = 0x5741_524d_5550;
@@ -39,6 +39,9 @@ const WARMUP_SEED_SALT: u64 = 0x5741_524d_5550;
 /// Runs `config`, stopped by SIGINT, SIGTERM or SIGHUP; ends whatever
 /// processes the engine left behind.
 pub fn run(config: &RunConfig) -> Result<(), Error> {
+    if config.dry_run {
+        return super::dry_run::run(config);
+    }
     let children = Children::watch();
     let stop = Stop::on_signals(children.clone());
     let result = run_until(config, &stop);
@@ -56,11 +59,7 @@ pub fn run_until(config: &RunConfig, stop: &Stop) -> Result<(), Error> {
         config.num_warmups,
         config.trials,
     )?;
-    let items = workload::build(&config.workload, config.num_prompts, config.seed)?;
-    let warm_up = match config.num_warmups {
-        0 => Vec::new(),
-        n => workload::build(&config.workload, n, config.seed ^ WARMUP_SEED_SALT)?,
-    };
+    let (items, warm_up) = workloads(config)?;
     workload::check_built(&items, config.num_warmups, config.trials)?;
     let baselines = load_baselines(config)?;
     if stop.is_set() {
@@ -69,11 +68,10 @@ pub fn run_until(config: &RunConfig, stop: &Stop) -> Result<(), Error> {
             "before the engine started: nothing was measured",
         ));
     }
+    // Shut down when dropped, should `prepare` refuse the workload.
     let mut engine = OpenEngine::open(config)?;
     let info = engine.get().describe();
-    for requests in [&items, &warm_up] {
-        workload::check_limits(requests, info.max_model_len, info.vocab_size)?;
-    }
+    prepare(engine.get(), &items, &warm_up)?;
     let environment = Environment::detect(config.engine_options.python.as_deref());
     let light = speed_of_light(config, &environment, &info);
     let date = chrono::Local::now().format("%Y%m%d-%H%M%S").to_string();
@@ -98,6 +96,35 @@ pub fn run_until(config: &RunConfig, stop: &Stop) -> Result<(), Error> {
         console::warn(&other.to_string());
     }
     Err(first)
+}
+
+/// The measured workload and the warm-up's (from another seed, so that it
+/// cannot prime a prefix cache).
+pub(super) fn workloads(config: &RunConfig) -> Result<(Workload, Workload), Error> {
+    let items = workload::build(&config.workload, config.num_prompts, config.seed)?;
+    let warm_up = match config.num_warmups {
+        0 => Workload::default(),
+        n => workload::build(&config.workload, n, config.seed ^ WARMUP_SEED_SALT)?,
+    };
+    Ok((items, warm_up))
+}
+
+/// Checks the workloads against the engine's limits, and asks for the
+/// engine's answers when conversations carry them: an engine that cannot
+/// hand them over is refused here, before anything runs.
+fn prepare(engine: &mut dyn Engine, items: &Workload, warm_up: &Workload) -> Result<(), Error> {
+    let info = engine.describe();
+    for requests in [items, warm_up] {
+        requests.check_limits(info.max_model_len, info.vocab_size)?;
+    }
+    if items.needs_answer_ids() || warm_up.needs_answer_ids() {
+        engine.hand_over_answers().map_err(|e| {
+            usage(format!(
+                "{e}: its conversations need --conversation-answers fixed"
+            ))
+        })?;
+    }
+    Ok(())
 }
 
 /// The engine of a run, shut down however the run ends: by

@@ -82,6 +82,11 @@ pub enum Event {
         id: RequestId,
         stats: serde_json::Value,
     },
+    /// Every token id a finished request generated, from engines asked for
+    /// them ([`Engine::hand_over_answers`]); sent no later than the poll that
+    /// delivers the request's last tokens. Conversations put them into the
+    /// next round's prompt.
+    Answer { id: RequestId, token_ids: Vec<u32> },
 }
 
 /// Engine failures are values. `Rejected` concerns one request, `Fatal` the run.
@@ -126,6 +131,16 @@ pub trait Engine {
     /// Forgets cached prefixes so that every concurrency level starts cold.
     fn reset_prefix_cache(&mut self) -> Result<(), EngineError> {
         Ok(())
+    }
+
+    /// From now on, hand over every finished request's generated token ids
+    /// as an [`Event::Answer`]. Conversations with real answers need them;
+    /// an engine that cannot give them says why (the default).
+    fn hand_over_answers(&mut self) -> Result<(), EngineConfigError> {
+        Err(EngineConfigError(format!(
+            "engine '{}' cannot hand over the token ids it generates",
+            self.describe().name
+        )))
     }
 
     fn shutdown(&mut self) -> Result<(), EngineError>;

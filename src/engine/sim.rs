@@ -24,6 +24,22 @@
 //! E2EL = TTFT + (n - 1) * TPOT, plus the driver's own few microseconds per step.
 //! The sim reads the clock only to pace itself, never for metrics.
 //!
+//! Prefix caching, off unless `prefix_cache_tokens` is set: a cache of that
+//! many tokens in blocks of `prefix_block_size` (16, vLLM's default), as
+//! vLLM's automatic prefix caching keeps them (see `prefix_cache`). An
+//! admitted prompt whose leading `c` tokens are cached costs
+//! `prefill_per_token * (L - c)`; its full blocks are cached as it is
+//! admitted, and when it finishes so are those of prompt + answer (less the
+//! last token, whose KV was never computed). The cache is apart from
+//! `kv_capacity_tokens` (a simplification: in vLLM cached blocks live in the
+//! free KV space), and `reset_prefix_cache` empties it. Each request's
+//! cached tokens are its engine stats (`cached_tokens`), like vLLM's
+//! `num_cached_tokens`.
+//!
+//! Generated token ids, when asked for (`hand_over_answers`): the sim decodes
+//! "greedily", so its answer depends on the prompt alone: token `j` is a hash
+//! of the prompt and `j`, below `vocab_size`.
+//!
 //! Run-to-run variation, off unless asked for: a real engine's next run differs
 //! from this one mostly by a shift that every request shares (placement,
 //! clocks, warm state). With `run_jitter_pct` each trial draws a speed factor
@@ -35,13 +51,18 @@
 //! engine starts again at 0, so engines opened one per trial need a `seed`
 //! each to differ).
 
+mod prefix_cache;
+
 use std::collections::{BTreeMap, VecDeque};
+use std::hash::Hasher;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 
+use self::prefix_cache::PrefixCache;
 use super::args::EngineArgs;
 use super::{
     Engine, EngineConfigError, EngineError, EngineInfo, EngineOptions, EngineRequest, Event,
@@ -72,6 +93,10 @@ pub struct SimConfig {
     pub iteration_jitter_pct: f64,
     /// Seeds the jitter draws.
     pub seed: u64,
+    /// Tokens the prefix cache holds; 0 turns it off.
+    pub prefix_cache_tokens: u64,
+    /// Tokens per cached block.
+    pub prefix_block_size: u32,
 }
 
 impl Default for SimConfig {
@@ -89,6 +114,8 @@ impl Default for SimConfig {
             run_jitter_pct: 0.0,
             iteration_jitter_pct: 0.0,
             seed: 0,
+            prefix_cache_tokens: 0,
+            prefix_block_size: 16,
         }
     }
 }
@@ -147,6 +174,12 @@ impl SimConfig {
         if let Some(seed) = args.take_u64_in("seed", 0..=u64::MAX)? {
             self.seed = seed;
         }
+        if let Some(n) = args.take_u64_in("prefix_cache_tokens", 0..=1 << 40)? {
+            self.prefix_cache_tokens = n;
+        }
+        if let Some(n) = args.take_positive("prefix_block_size", 1 << 16)? {
+            self.prefix_block_size = n as u32;
+        }
         args.finish()?;
         Ok(self)
     }
@@ -155,11 +188,34 @@ impl SimConfig {
 #[derive(Debug)]
 struct Sequence {
     id: RequestId,
+    prompt: Arc<[u32]>,
     prompt_tokens: u64,
     /// Output tokens still to deliver.
     remaining: u32,
+    output_budget: u32,
     /// KV tokens reserved at admission: prompt + whole output budget.
     reserved: u64,
+    /// Prompt tokens found in the prefix cache at admission.
+    cached: u64,
+}
+
+impl Sequence {
+    /// The first `n` tokens the sim "generates" for this prompt.
+    fn answer(&self, n: u32, vocab_size: u32) -> Vec<u32> {
+        let mut hasher = std::hash::DefaultHasher::new();
+        for &token in self.prompt.iter() {
+            hasher.write_u32(token);
+        }
+        let prompt = hasher.finish();
+        (0..n)
+            .map(|j| {
+                let mut hasher = std::hash::DefaultHasher::new();
+                hasher.write_u64(prompt);
+                hasher.write_u32(j);
+                (hasher.finish() % u64::from(vocab_size)) as u32
+            })
+            .collect()
+    }
 }
 
 /// The iteration in progress: who takes part, and when it completes.
@@ -183,6 +239,9 @@ pub struct SimEngine {
     iterations_done: u64,
     model: Option<String>,
     jitter: Jitter,
+    prefix_cache: Option<PrefixCache>,
+    /// Hand over each finished request's token ids.
+    answers: bool,
 }
 
 /// The current trial's draws: its speed factor, and the stream that the
@@ -218,7 +277,11 @@ fn lognormal_factor(pct: f64, rng: &mut ChaCha8Rng) -> f64 {
 impl SimEngine {
     pub fn new(config: SimConfig) -> Self {
         let jitter = Jitter::draw(&config, 0);
+        let prefix_cache = (config.prefix_cache_tokens > 0)
+            .then(|| PrefixCache::new(config.prefix_cache_tokens, config.prefix_block_size));
         Self {
+            prefix_cache,
+            answers: false,
             config,
             waiting: VecDeque::new(),
             running: BTreeMap::new(),
@@ -264,8 +327,12 @@ impl SimEngine {
                 break;
             }
             // Cannot fail: the loop condition checked `waiting` is not empty.
-            let sequence = self.waiting.pop_front().expect("front exists");
-            prefill_tokens += sequence.prompt_tokens;
+            let mut sequence = self.waiting.pop_front().expect("front exists");
+            if let Some(cache) = &mut self.prefix_cache {
+                sequence.cached = cache.lookup(&sequence.prompt);
+                cache.insert(&sequence.prompt);
+            }
+            prefill_tokens += sequence.prompt_tokens - sequence.cached;
             self.kv_reserved += sequence.reserved;
             admitted.push(sequence.id);
             self.running.insert(sequence.id, sequence);
@@ -297,6 +364,9 @@ impl SimEngine {
             };
             sequence.remaining -= 1;
             let finished = sequence.remaining == 0;
+            if finished {
+                self.finished(*id, events);
+            }
             events.push(Event::Tokens {
                 id: *id,
                 tokens: 1,
@@ -305,6 +375,34 @@ impl SimEngine {
             if finished {
                 self.release(*id);
             }
+        }
+    }
+
+    /// What a finished request leaves: its answer in the prefix cache, its
+    /// token ids and cache hits for the driver.
+    fn finished(&mut self, id: RequestId, events: &mut Vec<Event>) {
+        let Some(sequence) = self.running.get(&id) else {
+            return;
+        };
+        if self.prefix_cache.is_none() && !self.answers {
+            return;
+        }
+        let answer = sequence.answer(sequence.output_budget, self.config.vocab_size);
+        if let Some(cache) = &mut self.prefix_cache {
+            let computed = answer.len().saturating_sub(1);
+            let mut tokens = sequence.prompt.to_vec();
+            tokens.extend_from_slice(&answer[..computed]);
+            cache.insert(&tokens);
+            events.push(Event::EngineStats {
+                id,
+                stats: serde_json::json!({ "cached_tokens": sequence.cached }),
+            });
+        }
+        if self.answers {
+            events.push(Event::Answer {
+                id,
+                token_ids: answer,
+            });
         }
     }
 
@@ -338,6 +436,10 @@ impl Engine for SimEngine {
             ("step_base_us", micros(c.step_base)),
             ("step_per_seq_us", micros(c.step_per_sequence)),
         ];
+        if c.prefix_cache_tokens > 0 {
+            settings.push(("prefix_cache_tokens", c.prefix_cache_tokens.to_string()));
+            settings.push(("prefix_block_size", c.prefix_block_size.to_string()));
+        }
         if c.run_jitter_pct > 0.0 || c.iteration_jitter_pct > 0.0 {
             settings.push(("run_jitter_pct", c.run_jitter_pct.to_string()));
             settings.push(("iteration_jitter_pct", c.iteration_jitter_pct.to_string()));
@@ -380,9 +482,12 @@ impl Engine for SimEngine {
         }
         self.waiting.push_back(Sequence {
             id: request.id,
+            prompt: request.prompt_token_ids,
             prompt_tokens,
             remaining: request.max_output_tokens,
+            output_budget: request.max_output_tokens,
             reserved: total,
+            cached: 0,
         });
         Ok(())
     }
@@ -418,10 +523,18 @@ impl Engine for SimEngine {
         }
     }
 
-    /// The sim caches no prefixes; the sweep calls this before every trial,
-    /// so it starts the next trial's draws here.
+    /// Empties the prefix cache. The sweep calls this before every trial,
+    /// so it starts the next trial's draws here too.
     fn reset_prefix_cache(&mut self) -> Result<(), EngineError> {
+        if let Some(cache) = &mut self.prefix_cache {
+            cache.clear();
+        }
         self.jitter = Jitter::draw(&self.config, self.jitter.trial + 1);
+        Ok(())
+    }
+
+    fn hand_over_answers(&mut self) -> Result<(), EngineConfigError> {
+        self.answers = true;
         Ok(())
     }
 
@@ -469,6 +582,22 @@ mod tests {
             step_base: Duration::ZERO,
             step_per_sequence: Duration::ZERO,
             ..SimConfig::default()
+        }
+    }
+
+    impl SimEngine {
+        /// The answer the sim gives `prompt` (as `hand_over_answers` would).
+        fn running_answer_for(&self, prompt: &[u32], n: u32) -> Vec<u32> {
+            let sequence = Sequence {
+                id: 0,
+                prompt: Arc::from(prompt),
+                prompt_tokens: prompt.len() as u64,
+                remaining: n,
+                output_budget: n,
+                reserved: 0,
+                cached: 0,
+            };
+            sequence.answer(n, self.config.vocab_size)
         }
     }
 
@@ -644,6 +773,108 @@ mod tests {
             (ok.run_jitter_pct, ok.iteration_jitter_pct, ok.seed),
             (2.5, 0.0, 0)
         );
+    }
+
+    fn prompt_request(id: RequestId, prompt: Vec<u32>, output: u32) -> EngineRequest {
+        EngineRequest {
+            prompt_token_ids: Arc::from(prompt),
+            ..request(id, 0, output)
+        }
+    }
+
+    fn stats_of(events: &[Event], wanted: RequestId) -> serde_json::Value {
+        events
+            .iter()
+            .find_map(|e| match e {
+                Event::EngineStats { id, stats } if *id == wanted => Some(stats.clone()),
+                _ => None,
+            })
+            .expect("engine stats")
+    }
+
+    #[test]
+    fn the_prefix_cache_holds_prompts_and_answers_in_whole_blocks() {
+        let config = SimConfig {
+            prefix_cache_tokens: 10_000,
+            prefix_block_size: 16,
+            ..fast()
+        };
+        let mut engine = SimEngine::new(config);
+        let first: Vec<u32> = (0..40).collect();
+        engine.submit(prompt_request(0, first.clone(), 9)).unwrap();
+        let events = drain(&mut engine);
+        assert_eq!(stats_of(&events, 0)["cached_tokens"], 0);
+        // The next round: the first prompt, its answer (8 of 9 computed), a question.
+        let mut second = first.clone();
+        second.extend(engine.running_answer_for(&first, 9));
+        second.extend([7, 7, 7]);
+        engine.submit(prompt_request(1, second, 2)).unwrap();
+        let events = drain(&mut engine);
+        // 40 + 8 computed tokens: three whole blocks of 16.
+        assert_eq!(stats_of(&events, 1)["cached_tokens"], 48);
+        engine.reset_prefix_cache().unwrap();
+        engine.submit(prompt_request(2, first, 2)).unwrap();
+        assert_eq!(stats_of(&drain(&mut engine), 2)["cached_tokens"], 0);
+        let settings = engine.describe().settings;
+        assert_eq!(settings["prefix_cache_tokens"], "10000");
+    }
+
+    #[test]
+    fn cached_tokens_are_not_prefilled_again() {
+        let config = SimConfig {
+            prefix_cache_tokens: 10_000,
+            ..SimConfig::default()
+        };
+        let mut engine = SimEngine::new(config);
+        engine
+            .submit(prompt_request(0, (0..100).collect(), 1))
+            .unwrap();
+        drain(&mut engine);
+        engine
+            .submit(prompt_request(1, (0..100).collect(), 1))
+            .unwrap();
+        let start = Instant::now();
+        engine.start_iteration(start);
+        let iteration = engine.iteration.as_ref().unwrap();
+        // 96 of its 100 tokens (six blocks of 16) are cached: it prefills 4.
+        assert_eq!(
+            iteration.ends_at - start,
+            engine.config.iteration_cost(4, 0)
+        );
+    }
+
+    #[test]
+    fn answers_are_handed_over_before_the_last_delivery_and_depend_on_the_prompt() {
+        let mut engine = SimEngine::new(SimConfig {
+            vocab_size: 50,
+            ..fast()
+        });
+        engine.hand_over_answers().unwrap();
+        engine.submit(prompt_request(0, vec![1, 2, 3], 5)).unwrap();
+        engine.submit(prompt_request(1, vec![1, 2, 3], 5)).unwrap();
+        engine.submit(prompt_request(2, vec![1, 2, 4], 5)).unwrap();
+        let events = drain(&mut engine);
+        let answer = |wanted: RequestId| {
+            let at = events
+                .iter()
+                .position(|e| matches!(e, Event::Answer { id, .. } if *id == wanted))
+                .unwrap();
+            let last = events
+                .iter()
+                .position(
+                    |e| matches!(e, Event::Tokens { id, finished: true, .. } if *id == wanted),
+                )
+                .unwrap();
+            assert!(at < last);
+            match &events[at] {
+                Event::Answer { token_ids, .. } => token_ids.clone(),
+                _ => unreachable!(),
+            }
+        };
+        assert_eq!(answer(0).len(), 5);
+        assert!(answer(0).iter().all(|&t| t < 50));
+        assert_eq!(answer(0), answer(1), "same prompt, same answer");
+        assert_ne!(answer(0), answer(2));
     }
 
     #[test]

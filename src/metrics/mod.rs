@@ -12,6 +12,7 @@
 
 mod metric;
 pub mod samples;
+pub mod traffic;
 
 use serde::{Deserialize, Serialize};
 

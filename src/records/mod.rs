@@ -46,6 +46,15 @@ pub struct RequestRecord {
     /// The engine's own timestamps or counters, where it has them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub engine_stats: Option<serde_json::Value>,
+    /// Conversations: the session (user) and round (from 0) of the request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub round: Option<u32>,
+    /// Prompt tokens an ideal prefix cache would already hold from earlier
+    /// requests (for a conversation's later rounds: its whole history).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reused_prefix_tokens: Option<u32>,
 }
 
 impl RequestRecord {
@@ -61,6 +70,9 @@ impl RequestRecord {
             outcome: Outcome::Pending,
             error: None,
             engine_stats: None,
+            user: None,
+            round: None,
+            reused_prefix_tokens: None,
         }
     }
 

@@ -196,6 +196,7 @@ pub fn level(index: usize, concurrency: Option<usize>, scale: f64) -> LevelResul
         failure: None,
         failure_reasons: Vec::new(),
         speed_of_light: SpeedOfLight::Skipped("no model config.json (pass --model DIR holding one)".into()),
+        traffic: Default::default(),
     }
 }
 

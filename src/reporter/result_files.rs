@@ -105,6 +105,11 @@ impl ResultFiles {
                     skipped: why.clone(),
                 },
             },
+            ramp_up_strategy: config.ramp_up.map(|r| r.strategy),
+            ramp_up_start_rps: config.ramp_up.map(|r| r.start_rps),
+            ramp_up_end_rps: config.ramp_up.map(|r| r.end_rps),
+            pace: config.pace,
+            traffic: level.traffic.clone(),
         }
     }
 

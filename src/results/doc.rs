@@ -14,9 +14,11 @@ use crate::analysis::{LevelAnalysis, MetricStats, Spread};
 use crate::baseline::BenchmarkId;
 use crate::engine::EngineInfo;
 use crate::env::Environment;
+use crate::metrics::traffic::Traffic;
 use crate::metrics::{FailureCount, LatencyMetric, Metric, Slos, TrialThroughput};
 use crate::render::percentile_label;
-use crate::schedule::RequestRate;
+use crate::schedule::ramp::RampStrategy;
+use crate::schedule::{Pace, RequestRate};
 use crate::stats::{BootstrapConfig, Summary};
 use crate::workload::WorkloadSpec;
 
@@ -102,6 +104,21 @@ pub struct ResultDoc {
     /// The samples file, relative to the result file's folder.
     pub samples_file: Option<String>,
     pub speed_of_light: SpeedOfLightDoc,
+    /// `--ramp-up-strategy` and its rates, under vLLM's keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ramp_up_strategy: Option<RampStrategy>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ramp_up_start_rps: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ramp_up_end_rps: Option<f64>,
+    /// `--conversation-qps`: conversations paced as Production Stack's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pace: Option<Pace>,
+    /// Requests scheduled per second (and a ramp's plan), prefix reuse,
+    /// a conversation's rounds. (Not flattened: the latency keys take every
+    /// key the document does not name.)
+    #[serde(default, skip_serializing_if = "Traffic::is_empty")]
+    pub traffic: Traffic,
 }
 
 /// An `Option` field that must be present, `null` or a value: serde reads

@@ -6,7 +6,20 @@
 //! - open loop: Poisson arrivals at a rate, with gamma-distributed gaps whose
 //!   shape is the burstiness (1 = Poisson, below 1 = burstier), optionally
 //!   capped by a concurrency. A request's scheduled time is its arrival: time
-//!   spent waiting for a free slot is client queue delay and counts in latency.
+//!   spent waiting for a free slot is client queue delay and counts in latency;
+//! - ramp-up: an open loop whose rate grows request by request, as
+//!   `vllm bench serve --ramp-up-strategy` ([`ramp`]);
+//! - replay: the arrival times a trace gives;
+//! - paced conversations: the Production Stack multi-round QA benchmark's
+//!   clock, a user joining every `(R - 1) / Q` seconds and each user asking
+//!   every `C / Q` seconds ([`Pace`]).
+//!
+//! Arrivals are per *session*: a single-shot request is a session of one
+//! round. A conversation's later rounds cannot be precomputed, since each
+//! waits for the previous answer: the driver schedules round `k + 1` at
+//! `max(previous finish + think time, session start + k * round_period)`.
+
+pub mod ramp;
 
 use std::time::Duration;
 
@@ -62,28 +75,58 @@ pub struct ScheduleSpec {
     /// Gamma shape of the gaps between arrivals; 1.0 is Poisson.
     pub burstiness: f64,
     pub max_concurrency: Option<usize>,
+    /// Replaces `rate` with a rate that grows over the requests.
+    pub ramp_up: Option<ramp::RampUp>,
+    /// Paces conversations by the clock (needs `max_concurrency`).
+    pub pace: Option<Pace>,
+}
+
+/// The Production Stack multi-round QA benchmark's clock
+/// (`benchmarks/multi-round-qa/multi-round-qa.py`): with `C` users at once
+/// and a global rate `Q`, each user asks every `C / Q` seconds and a new user
+/// joins every `(R - 1) / Q` seconds, `R` the rounds per user.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Pace {
+    /// Requests per second over all users (`--conversation-qps`).
+    pub qps: f64,
+    /// Rounds per session (at least 2).
+    pub rounds: u32,
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Schedule {
-    /// Arrival offsets from the start of the run, one per request, non-decreasing.
+    /// Arrival offsets from the start of the run, one per session (a
+    /// single-shot request is a session of one round), non-decreasing.
     pub arrivals: Vec<Duration>,
-    /// Most requests in flight at once; `None` is unbounded.
+    /// Most sessions in progress at once (for single-shot workloads: requests
+    /// in flight); `None` is unbounded.
     pub max_concurrency: Option<usize>,
-    /// Requests are scheduled by completions rather than by the clock.
+    /// Sessions are started by completions rather than by the clock.
     pub closed_loop: bool,
+    /// Paced conversations: round `k` of a session starts no earlier than
+    /// `k` periods after the session did.
+    pub round_period: Option<Duration>,
 }
 
 impl Schedule {
+    /// The schedule of `count` sessions.
     pub fn build(spec: &ScheduleSpec, count: usize, seed: u64) -> Schedule {
-        let arrivals = match spec.rate {
-            RequestRate::Infinite => vec![Duration::ZERO; count],
-            RequestRate::PerSecond(rate) => gamma_arrivals(rate, spec.burstiness, count, seed),
+        if let (Some(pace), Some(users)) = (spec.pace, spec.max_concurrency) {
+            return Schedule::paced(pace, users, count);
+        }
+        let arrivals = match (spec.ramp_up, spec.rate) {
+            (Some(ramp), _) => ramp.arrivals(spec.burstiness, count, seed),
+            (None, RequestRate::Infinite) => vec![Duration::ZERO; count],
+            (None, RequestRate::PerSecond(rate)) => {
+                gamma_arrivals(rate, spec.burstiness, count, seed)
+            }
         };
+        let timed = spec.ramp_up.is_some() || spec.rate != RequestRate::Infinite;
         Schedule {
             arrivals,
             max_concurrency: spec.max_concurrency,
-            closed_loop: spec.rate == RequestRate::Infinite && spec.max_concurrency.is_some(),
+            closed_loop: !timed && spec.max_concurrency.is_some(),
+            round_period: None,
         }
     }
 
@@ -93,8 +136,33 @@ impl Schedule {
             rate: RequestRate::Infinite,
             burstiness: 1.0,
             max_concurrency,
+            ramp_up: None,
+            pace: None,
         };
         Schedule::build(&spec, count, 0)
+    }
+
+    /// Arrivals given by the workload (a trace), optionally capped.
+    pub fn replay(arrivals: Vec<Duration>, max_concurrency: Option<usize>) -> Schedule {
+        Schedule {
+            arrivals,
+            max_concurrency,
+            closed_loop: false,
+            round_period: None,
+        }
+    }
+
+    /// `sessions` sessions paced for `users` users at once.
+    pub fn paced(pace: Pace, users: usize, sessions: usize) -> Schedule {
+        let join_gap = f64::from(pace.rounds.saturating_sub(1).max(1)) / pace.qps;
+        Schedule {
+            arrivals: (0..sessions)
+                .map(|s| Duration::from_secs_f64(s as f64 * join_gap))
+                .collect(),
+            max_concurrency: Some(users),
+            closed_loop: false,
+            round_period: Some(Duration::from_secs_f64(users as f64 / pace.qps)),
+        }
     }
 
     pub fn kind(&self) -> &'static str {
@@ -137,6 +205,8 @@ mod tests {
             rate: RequestRate::PerSecond(rate),
             burstiness,
             max_concurrency: None,
+            ramp_up: None,
+            pace: None,
         };
         Schedule::build(&spec, 20_000, 11)
     }
@@ -177,6 +247,8 @@ mod tests {
                     rate,
                     burstiness: 1.0,
                     max_concurrency: c,
+                    ramp_up: None,
+                    pace: None,
                 },
                 4,
                 1,
@@ -193,5 +265,40 @@ mod tests {
     #[test]
     fn same_seed_same_schedule() {
         assert_eq!(open(10.0, 1.0), open(10.0, 1.0));
+    }
+
+    #[test]
+    fn a_ramp_replaces_the_rate_and_stays_open_loop_under_a_cap() {
+        let spec = ScheduleSpec {
+            rate: RequestRate::Infinite,
+            burstiness: 1.0,
+            max_concurrency: Some(4),
+            ramp_up: Some(ramp::RampUp::new(ramp::RampStrategy::Linear, 1.0, 9.0).unwrap()),
+            pace: None,
+        };
+        let schedule = Schedule::build(&spec, 50, 2);
+        assert!(!schedule.closed_loop);
+        assert_eq!(schedule.kind(), "open-loop");
+        assert!(schedule.arrivals.windows(2).all(|w| w[0] <= w[1]));
+    }
+
+    /// Production Stack's numbers: 15 users, 20 rounds, 0.5 QPS: a user every
+    /// 38 s, each asking every 30 s.
+    #[test]
+    fn paced_conversations_use_production_stacks_gaps() {
+        let pace = Pace {
+            qps: 0.5,
+            rounds: 20,
+        };
+        let schedule = Schedule::paced(pace, 15, 4);
+        let secs: Vec<f64> = schedule
+            .arrivals
+            .iter()
+            .map(Duration::as_secs_f64)
+            .collect();
+        assert_eq!(secs, [0.0, 38.0, 76.0, 114.0]);
+        assert_eq!(schedule.round_period, Some(Duration::from_secs(30)));
+        assert_eq!(schedule.max_concurrency, Some(15));
+        assert!(!schedule.closed_loop);
     }
 }

@@ -6,6 +6,7 @@ use crate::analysis::change::MetricChange;
 use crate::analysis::speed_of_light::level::LevelSpeedOfLight;
 use crate::analysis::LevelAnalysis;
 use crate::baseline::BenchmarkId;
+use crate::metrics::traffic::Traffic;
 use crate::metrics::{FailureCount, LevelSamples, LevelSummary};
 
 /// A level about to run.
@@ -16,7 +17,7 @@ pub struct LevelStart {
     /// Levels in the sweep.
     pub levels: usize,
     pub concurrency: Option<usize>,
-    /// Requests per trial.
+    /// Requests per trial (a conversation's rounds count one each).
     pub requests: usize,
 }
 
@@ -70,7 +71,7 @@ pub struct BaselineChanges {
 pub struct LevelResult {
     pub start: LevelStart,
     pub benchmark: BenchmarkId,
-    /// `offline`, `closed-loop` or `open-loop`.
+    /// `offline`, `closed-loop`, `open-loop`, `ramp-up`, `paced` or `trace-replay`.
     pub schedule: &'static str,
     /// Trials that ran (fewer than asked when one stopped early).
     pub trials: usize,
@@ -89,6 +90,8 @@ pub struct LevelResult {
     /// Why its requests failed, most common first.
     pub failure_reasons: Vec<FailureCount>,
     pub speed_of_light: SpeedOfLight,
+    /// Rate over time, prefix reuse, conversation rounds.
+    pub traffic: Traffic,
 }
 
 impl LevelResult {

@@ -20,19 +20,20 @@ use crate::config::RunConfig;
 use crate::driver::{self, DriveOptions, NoProgress, Progress, TrialOutcome};
 use crate::engine::{Engine, RequestId};
 use crate::error::Error;
+use crate::metrics::traffic::{self, PrefixReuse, RateProfile, Traffic};
 use crate::metrics::{self, LevelSamples, LevelSummary, Metric};
 use crate::records::{Discard, RecordSink, RequestRecord};
 use crate::reporter::Reporters;
 use crate::schedule::{Schedule, ScheduleSpec};
-use crate::workload::WorkItem;
+use crate::workload::{Workload, WorkloadSpec};
 
 /// One sweep of one engine: what it runs and what it compares with.
 pub struct Sweep<'a> {
     pub config: &'a RunConfig,
     /// The measured requests of every trial.
-    pub items: &'a [WorkItem],
-    /// `--num-warmups` requests, run once before the first level.
-    pub warm_up: &'a [WorkItem],
+    pub items: &'a Workload,
+    /// `--num-warmups` requests (sessions), run once before the first level.
+    pub warm_up: &'a Workload,
     /// `--baseline`: one level's samples per level, in level order; empty without.
     pub baselines: &'a [LevelSamples],
     /// The model and GPU of the speed of light, or why there is none.
@@ -45,8 +46,8 @@ pub struct Sweep<'a> {
 impl<'a> Sweep<'a> {
     pub fn new(
         config: &'a RunConfig,
-        items: &'a [WorkItem],
-        warm_up: &'a [WorkItem],
+        items: &'a Workload,
+        warm_up: &'a Workload,
         baselines: &'a [LevelSamples],
         light: &'a Setup,
     ) -> Self {
@@ -117,7 +118,7 @@ impl<'a> Sweep<'a> {
             return Ok(true);
         }
         let first = self.config.concurrency_levels[0];
-        let schedule = Schedule::all_at_once(self.warm_up.len(), first);
+        let schedule = Schedule::all_at_once(self.warm_up.sessions().len(), first);
         reporters.warm_up_started(self.warm_up.len());
         let items = self.warm_up;
         let outcome = self.drive(
@@ -146,11 +147,6 @@ impl<'a> Sweep<'a> {
         stop: &AtomicBool,
     ) -> Result<LevelResult, Error> {
         let trials = self.config.trials;
-        let spec = ScheduleSpec {
-            rate: self.config.rate,
-            burstiness: self.config.burstiness,
-            max_concurrency: start.concurrency,
-        };
         let mut outcomes = Vec::new();
         let mut rate_warnings = Vec::new();
         let mut schedule_kind = "";
@@ -170,8 +166,8 @@ impl<'a> Sweep<'a> {
                 .reset_prefix_cache()
                 .map_err(|e| Error::Engine(e.to_string()))?;
             let seed = self.config.seed.wrapping_add(index as u64);
-            let schedule = Schedule::build(&spec, self.items.len(), seed);
-            schedule_kind = schedule.kind();
+            let schedule = schedule(self.config, self.items, start.concurrency, seed);
+            schedule_kind = schedule_label(self.config, &schedule);
             reporters.trial_started(&trial)?;
             let (records, progress) = reporters.live();
             let items = self.items;
@@ -197,7 +193,7 @@ impl<'a> Sweep<'a> {
     fn drive(
         &mut self,
         engine: &mut dyn Engine,
-        items: &[WorkItem],
+        items: &Workload,
         schedule: &Schedule,
         records: &mut dyn RecordSink,
         progress: &mut dyn Progress,
@@ -210,7 +206,7 @@ impl<'a> Sweep<'a> {
             max_failures: self.config.max_failures,
         };
         self.next_id += items.len() as RequestId;
-        driver::drive_with_progress(engine, items, schedule, &options, records, stop, progress)
+        driver::drive_workload(engine, items, schedule, &options, records, stop, progress)
     }
 
     /// Summary, samples, intervals, changes against the baseline, warnings
@@ -231,6 +227,7 @@ impl<'a> Sweep<'a> {
             samples.add_trial(trial);
         }
         let analysis = analysis::analyze(&samples, &config.statistics.bootstrap);
+        let traffic = self.traffic(&records);
         let baseline = self.baselines.get(start.index).map(|base| BaselineChanges {
             name: config.baselines.against.clone().unwrap_or_default(),
             changes: change::between(base, &samples, &Metric::ALL, &config.statistics),
@@ -270,6 +267,19 @@ impl<'a> Sweep<'a> {
             samples,
             analysis,
             baseline,
+            traffic,
+        }
+    }
+
+    /// The rate over time (first trial), prefix reuse and rounds of a level.
+    fn traffic(&self, records: &[&[RequestRecord]]) -> Traffic {
+        let planned = planned_rates(self.config, self.items);
+        Traffic {
+            rate_over_time: records
+                .first()
+                .and_then(|first| RateProfile::of(first, planned.as_deref())),
+            prefix_reuse: PrefixReuse::of(records),
+            per_round: traffic::per_round(records),
         }
     }
 
@@ -314,6 +324,52 @@ impl<'a> Sweep<'a> {
             Setup::Skipped(why) => SpeedOfLight::Skipped(why.clone()),
         }
     }
+}
+
+/// The schedule of one trial of `workload` at `concurrency`.
+pub fn schedule(
+    config: &RunConfig,
+    workload: &Workload,
+    concurrency: Option<usize>,
+    seed: u64,
+) -> Schedule {
+    if let Some(arrivals) = &workload.arrivals {
+        return Schedule::replay(arrivals.clone(), concurrency);
+    }
+    let spec = ScheduleSpec {
+        rate: config.rate,
+        burstiness: config.burstiness,
+        max_concurrency: concurrency,
+        ramp_up: config.ramp_up,
+        pace: config.pace,
+    };
+    Schedule::build(&spec, workload.sessions().len(), seed)
+}
+
+/// How a level's schedule is named in outputs: `offline`, `closed-loop`,
+/// `open-loop`, or `ramp-up`, `paced`, `trace-replay`.
+pub fn schedule_label(config: &RunConfig, schedule: &Schedule) -> &'static str {
+    if config.ramp_up.is_some() {
+        "ramp-up"
+    } else if schedule.round_period.is_some() {
+        "paced"
+    } else if matches!(config.workload, WorkloadSpec::Trace(_)) {
+        "trace-replay"
+    } else {
+        schedule.kind()
+    }
+}
+
+/// With a ramp, each request's planned rate (a session's first round gets
+/// its session's; later rounds none).
+fn planned_rates(config: &RunConfig, workload: &Workload) -> Option<Vec<Option<f64>>> {
+    let ramp = config.ramp_up?;
+    let sessions = workload.sessions();
+    let mut rates = vec![None; workload.len()];
+    for (s, range) in sessions.iter().enumerate() {
+        rates[range.start] = Some(ramp.rate(s, sessions.len()));
+    }
+    Some(rates)
 }
 
 /// Below this share of its schedule's rate, a trial's requests did not

@@ -25,14 +25,37 @@ const MAX_PROMPT_TOKENS: usize = 1024;
 pub(crate) const MAX_TOTAL_TOKENS: u64 = 2048;
 
 #[derive(Deserialize)]
-struct Entry {
+pub(crate) struct Entry {
     #[serde(default)]
-    conversations: Vec<Turn>,
+    pub conversations: Vec<Message>,
 }
 
 #[derive(Deserialize)]
-struct Turn {
-    value: String,
+pub(crate) struct Message {
+    /// `human` or `gpt` (other roles occur in the wild).
+    #[serde(default)]
+    pub from: String,
+    #[serde(default)]
+    pub value: String,
+}
+
+/// The file's conversations of at least `min_messages` messages, shuffled
+/// with `seed`.
+pub(crate) fn read_shuffled(
+    path: &Path,
+    min_messages: usize,
+    seed: u64,
+) -> Result<Vec<Entry>, WorkloadError> {
+    let text = read_input(path, "ShareGPT file")?;
+    let mut entries: Vec<Entry> = serde_json::from_str(&text).map_err(|e| {
+        WorkloadError(format!(
+            "ShareGPT file {} is not valid: {e}",
+            path.display()
+        ))
+    })?;
+    entries.retain(|e| e.conversations.len() >= min_messages);
+    entries.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+    Ok(entries)
 }
 
 pub fn load(
@@ -42,15 +65,7 @@ pub fn load(
     count: usize,
     seed: u64,
 ) -> Result<Vec<WorkItem>, WorkloadError> {
-    let text = read_input(path, "ShareGPT file")?;
-    let mut entries: Vec<Entry> = serde_json::from_str(&text).map_err(|e| {
-        WorkloadError(format!(
-            "ShareGPT file {} is not valid: {e}",
-            path.display()
-        ))
-    })?;
-    entries.retain(|e| e.conversations.len() >= 2);
-    entries.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+    let entries = read_shuffled(path, 2, seed)?;
     let tokenizer = TextTokenizer::load(tokenizer)?;
     let mut items = Vec::new();
     for entry in &entries {

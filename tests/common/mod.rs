@@ -38,6 +38,24 @@ pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// Runs the binary with `args` and checks that it failed as a usage error:
+/// exit code 2, no panic, one line on stderr holding `expected`.
+pub fn assert_one_line_usage_error(args: &[&str], expected: &str) {
+    let output = enginebench(args);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{args:?}: stderr was {err}");
+    assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "{args:?}: not one line: {err}"
+    );
+    assert!(
+        err.contains(expected),
+        "{args:?}: expected '{expected}' in: {err}"
+    );
+}
+
 /// Files in `dir` whose names end with `suffix`, sorted.
 pub fn files_ending(dir: &Path, suffix: &str) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)

@@ -623,8 +623,11 @@ fn openai(json: &Value, chat: bool, mode: Mode, config: &Config) -> Response<Fra
     let budget = max_tokens(json);
     let sizes = chunk_sizes(budget, config.tokens_per_chunk);
     let last = sizes.len();
+    // vLLM's `return_token_ids`: each chunk's new ids beside its text.
+    let return_ids = json.get("return_token_ids") == Some(&json!(true));
     let mut total = 0;
     for (i, k) in sizes.into_iter().enumerate() {
+        let ids: Vec<u32> = (total..total + k).map(|j| 10 + j % 50).collect();
         total += k;
         let text = "tok ".repeat(k as usize);
         let finish = if i + 1 == last {
@@ -632,10 +635,13 @@ fn openai(json: &Value, chat: bool, mode: Mode, config: &Config) -> Response<Fra
         } else {
             Value::Null
         };
-        let choice = match chat {
+        let mut choice = match chat {
             true => json!({"index": 0, "delta": {"content": text}, "finish_reason": finish}),
             false => json!({"index": 0, "text": text, "logprobs": null, "finish_reason": finish}),
         };
+        if return_ids {
+            choice["token_ids"] = json!(ids);
+        }
         let mut chunk = json!({"id": "cmpl-0", "object": object, "created": 0, "model": model,
                                "choices": [choice]});
         if continuous {

@@ -85,6 +85,7 @@ class Driver:
         )
         self._manager.start()
         self._seen = {}
+        self._answers = False  # hand over generated ids (hand_over_answers)
         self._settings = {
             "device": device,
             "dtype": dtype,
@@ -125,18 +126,24 @@ class Driver:
             raise ValueError("the continuous batching manager refused the request")
         self._seen[request_id] = 0
 
+    def hand_over_answers(self):
+        """From now on ``poll`` also returns each finished request's token ids."""
+        self._answers = True
+
     def poll(self, timeout_s):
-        tokens, failures, stats = [], [], []
+        tokens, failures, stats, answers = [], [], [], []
         result = self._manager.get_result(timeout=timeout_s)
         while result is not None:
-            self._record(result, tokens, failures, stats)
+            self._record(result, tokens, failures, stats, answers)
             result = self._manager.get_result(timeout=0)
         error = self._manager.background_thread_status.fatal_error
         if error is not None and not tokens and not failures:
             raise RuntimeError(f"the generation thread failed: {error}")
-        return tokens, failures, stats
+        if not self._answers:
+            return tokens, failures, stats
+        return tokens, failures, stats, answers
 
-    def _record(self, result, tokens, failures, stats):
+    def _record(self, result, tokens, failures, stats, answers):
         from transformers.generation.continuous_batching.requests import RequestStatus
 
         request_id = int(result.request_id)
@@ -154,6 +161,8 @@ class Driver:
         if finished:
             del self._seen[request_id]
             stats.append((request_id, json.dumps(_request_stats(result))))
+            if self._answers:
+                answers.append((request_id, list(result.generated_tokens)))
 
     def cancel(self, request_id):
         self._seen.pop(request_id, None)

@@ -70,6 +70,7 @@ class Driver:
         self._results = {}  # our id -> the LLM API's result, while it runs
         self._cancelled = set()
         self._latest_iteration = None
+        self._answers = False  # hand over generated ids (hand_over_answers)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._thread.start()
@@ -111,6 +112,8 @@ class Driver:
                 total = len(completion.token_ids)
                 if output.finished:
                     self._events.put(("stats", request_id, self._request_stats(completion), None))
+                    if self._answers:
+                        self._events.put(("answer", request_id, list(completion.token_ids), None))
                 if total > seen or output.finished:
                     self._events.put(("tokens", request_id, total - seen, output.finished))
                     seen = total
@@ -154,15 +157,21 @@ class Driver:
             self._latest_iteration = json.loads(last) if isinstance(last, str) else last
         return self._latest_iteration
 
+    def hand_over_answers(self):
+        """From now on ``poll`` also returns each finished request's token ids."""
+        self._answers = True
+
     def poll(self, timeout_s):
-        tokens, failures, stats = [], [], []
+        tokens, failures, stats, answers = [], [], [], []
         try:
             event = self._events.get(timeout=timeout_s)
         except queue.Empty:
             return tokens, failures, stats
         while event is not None:
             kind, request_id, value, finished = event
-            if kind == "tokens":
+            if kind == "answer":
+                answers.append((request_id, value))
+            elif kind == "tokens":
                 tokens.append((request_id, value, finished))
             elif kind == "stats":
                 stats.append((request_id, value))
@@ -172,7 +181,9 @@ class Driver:
                 event = self._events.get_nowait()
             except queue.Empty:
                 event = None
-        return tokens, failures, stats
+        if not self._answers:
+            return tokens, failures, stats
+        return tokens, failures, stats, answers
 
     def cancel(self, request_id):
         self._cancelled.add(request_id)

@@ -76,6 +76,8 @@ class Driver:
         self._version = vllm.__version__
         self._tp = tp
         self._ids = {}  # vLLM's request id (our id as text) -> our id
+        # Generated ids per request, kept only once hand_over_answers() asks.
+        self._answers = None
         self._settings["engine_core"] = f"{mode} ({source})"
         if self._stop_token_ids:
             self._settings["end_tokens"] = ", ".join(map(str, self._stop_token_ids))
@@ -114,6 +116,10 @@ class Driver:
         self._engine.add_request(key, {"prompt_token_ids": token_ids}, self._sampling_params(**options))
         self._ids[key] = request_id
 
+    def hand_over_answers(self):
+        """From now on ``poll`` also returns each finished request's token ids."""
+        self._answers = {}
+
     def poll(self, timeout_s):
         ids = self._ids
         if not ids:
@@ -122,6 +128,8 @@ class Driver:
         # This runs for every request on every step, so the common case, a
         # running request's delta (n=1: one completion), is one comprehension.
         outputs = self._step()
+        if self._answers is not None:
+            return self._poll_with_answers(outputs)
         known = ids.get
         tokens = [
             (request_id, n, False)
@@ -150,10 +158,42 @@ class Driver:
             deliver((request_id, len(completion.token_ids) if completion is not None else 0, True))
         return tokens, failures, stats
 
+    def _poll_with_answers(self, outputs):
+        """``poll`` once answers are asked for: each output's new ids are kept,
+        and a finished request's whole answer is the fourth list."""
+        ids, answers = self._ids, self._answers
+        tokens, failures, stats, handed = [], [], [], []
+        for output in outputs:
+            request_id = ids.get(output.request_id)
+            if request_id is None:
+                continue
+            completion = output.outputs[0] if output.outputs else None
+            new = completion.token_ids if completion is not None else ()
+            if new:
+                answers.setdefault(request_id, []).extend(new)
+            if not output.finished:
+                if new:
+                    tokens.append((request_id, len(new), False))
+                continue
+            del ids[output.request_id]
+            reason = completion.finish_reason if completion is not None else None
+            if reason in _FAILED:
+                answers.pop(request_id, None)
+                failures.append((request_id, f"vLLM finished the request with finish_reason={reason}"))
+                continue
+            engine_stats = _request_stats(output, self._version)
+            if engine_stats is not None:
+                stats.append((request_id, json.dumps(engine_stats)))
+            tokens.append((request_id, len(new), True))
+            handed.append((request_id, answers.pop(request_id, [])))
+        return tokens, failures, stats, handed
+
     def cancel(self, request_id):
         key = str(request_id)
         if self._ids.pop(key, None) is not None:
             self._engine.abort_request([key])
+        if self._answers is not None:
+            self._answers.pop(request_id, None)
 
     def reset_prefix_cache(self):
         reset = getattr(self._engine, "reset_prefix_cache", None)

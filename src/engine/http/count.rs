@@ -8,6 +8,8 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 use tokenizers::Tokenizer;
 
+use super::answer::AnswerIds;
+
 /// How output tokens were counted, as written in results.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) enum CountMethod {
@@ -76,6 +78,8 @@ pub(crate) struct TokenCounter {
     method: Option<CountMethod>,
     /// `usage.completion_tokens` of the server's final report, when it sent one.
     final_usage: Option<u64>,
+    /// The answer's token ids, collected when the run needs them.
+    pub answer: Option<AnswerIds>,
 }
 
 impl TokenCounter {
@@ -90,6 +94,7 @@ impl TokenCounter {
             last_usage: None,
             method: None,
             final_usage: None,
+            answer: None,
         }
     }
 

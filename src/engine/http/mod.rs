@@ -20,6 +20,7 @@
 //! built on; reqwest itself would add URL, IDNA and Unicode-table crates that
 //! a client for one fixed URL does not need.
 
+mod answer;
 mod count;
 pub mod openai;
 mod sse;
@@ -85,6 +86,8 @@ pub(crate) trait Protocol: Send + Sync + 'static {
     fn needs_done_marker(&self) -> bool;
     /// Where the server tells its version, as `{"version": "..."}`.
     fn version_path(&self) -> &'static str;
+    /// Asks the server for the generated token ids, where the protocol can.
+    fn ask_for_token_ids(&self, _body: &mut Value) {}
 }
 
 /// Settings both engines share, from the command line and `--engine-arg`.
@@ -242,6 +245,8 @@ pub struct HttpEngine {
     tx: Sender<Event>,
     rx: Receiver<Event>,
     tasks: HashMap<RequestId, AbortHandle>,
+    /// Hand over each request's generated ids (conversations).
+    answers: bool,
 }
 
 impl HttpEngine {
@@ -329,6 +334,7 @@ impl HttpEngine {
             tx,
             rx,
             tasks: HashMap::new(),
+            answers: false,
         })
     }
 }
@@ -392,11 +398,11 @@ impl Engine for HttpEngine {
 
     fn submit(&mut self, request: EngineRequest) -> Result<(), EngineError> {
         let id = request.id;
-        let body = self
-            .shared
-            .protocol
-            .body(&request)
-            .map_err(EngineError::Rejected)?;
+        let protocol = &self.shared.protocol;
+        let mut body = protocol.body(&request).map_err(EngineError::Rejected)?;
+        if self.answers {
+            protocol.ask_for_token_ids(&mut body);
+        }
         let runtime = self
             .runtime
             .as_ref()
@@ -407,6 +413,7 @@ impl Engine for HttpEngine {
             request.max_output_tokens,
             body,
             self.tx.clone(),
+            self.answers,
         ));
         self.tasks.insert(id, task.abort_handle());
         Ok(())
@@ -435,6 +442,15 @@ impl Engine for HttpEngine {
                 _ => {}
             }
         }
+        Ok(())
+    }
+
+    /// Every protocol can: from the ids a server sends (vLLM's
+    /// `return_token_ids`, Triton's `output_ids`), else `--tokenizer` over
+    /// the streamed text; a request whose answer cannot be read says so in
+    /// its engine stats, and the round after it fails.
+    fn hand_over_answers(&mut self) -> Result<(), EngineConfigError> {
+        self.answers = true;
         Ok(())
     }
 

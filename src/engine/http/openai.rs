@@ -164,7 +164,15 @@ impl Protocol for OpenAi {
             false => choice.get("text"),
         }
         .and_then(Value::as_str);
+        if let Some(answer) = counter.answer.as_mut() {
+            answer.push(choice.get("token_ids"), text)?;
+        }
         Ok(Parsed::Tokens(counter.chunk(usage, None, text)?))
+    }
+
+    /// vLLM's extension: each chunk's new ids in `choices[0].token_ids`.
+    fn ask_for_token_ids(&self, body: &mut Value) {
+        body["return_token_ids"] = json!(true);
     }
 
     fn needs_done_marker(&self) -> bool {

@@ -27,6 +27,7 @@ use serde_json::Value;
 use tokenizers::Tokenizer;
 use tokio::time::Instant;
 
+use super::answer::AnswerIds;
 use super::count::TokenCounter;
 use super::sse::SseParser;
 use super::{excerpt, Parsed, Protocol};
@@ -93,23 +94,34 @@ pub(crate) async fn request(
     max_tokens: u32,
     body: Value,
     tx: Sender<Event>,
+    answers: bool,
 ) {
     let mut counter = TokenCounter::new(shared.tokenizer.clone(), max_tokens);
+    if answers {
+        counter.answer = Some(AnswerIds::new(max_tokens));
+    }
     let result = stream(&shared, id, max_tokens, body, &mut counter, &tx).await;
     // Sends fail only once the engine is gone; nobody is listening then.
     let _ = match &result {
-        Ok(_) => tx
-            .send(Event::EngineStats {
-                id,
-                stats: counter.stats(),
-            })
-            .and_then(|()| {
+        Ok(_) => {
+            let mut stats = counter.stats();
+            if let Some(answer) = counter.answer.take() {
+                match answer.finish(shared.tokenizer.as_deref()) {
+                    Ok((token_ids, source)) => {
+                        stats["answer_ids"] = source.into();
+                        let _ = tx.send(Event::Answer { id, token_ids });
+                    }
+                    Err(why) => stats["answer_ids_error"] = why.into(),
+                }
+            }
+            tx.send(Event::EngineStats { id, stats }).and_then(|()| {
                 tx.send(Event::Tokens {
                     id,
                     tokens: 0,
                     finished: true,
                 })
-            }),
+            })
+        }
         Err(reason) => tx.send(Event::Failed {
             id,
             reason: reason.clone(),

@@ -112,8 +112,12 @@ impl Protocol for Triton {
                 excerpt(&message, 200)
             ));
         }
-        let ids = value.get("output_ids").map(count_ids);
+        let output_ids = value.get("output_ids");
+        let ids = output_ids.map(count_ids);
         let text = value.get("text_output").and_then(Value::as_str);
+        if let Some(answer) = counter.answer.as_mut() {
+            answer.push(output_ids, text)?;
+        }
         Ok(Parsed::Tokens(counter.chunk(None, ids, text)?))
     }
 

@@ -6,7 +6,9 @@
 //! (`args`: the engine args passed through to the engine; `settings`: those
 //! this crate interpreted, by name), `describe()`,
 //! `submit(id, token_ids, max_tokens, ignore_eos, sampling)`, `poll(timeout_s)`,
-//! `cancel(id)`, `reset_prefix_cache()`, `shutdown()`. Rust owns the loop and
+//! `cancel(id)`, `reset_prefix_cache()`, `shutdown()`, and where the engine can,
+//! `hand_over_answers()`, after which `poll` adds a fourth list: each finished
+//! request's generated ids `(id, [ids])`. Rust owns the loop and
 //! the clock; the GIL is held only inside those calls, so the engine's own
 //! Python threads run while the driver waits or records.
 //!
@@ -48,6 +50,9 @@ type Polled = (
     Vec<(RequestId, String)>,
     Vec<(RequestId, String)>,
 );
+
+/// The fourth list of a driver asked to hand over answers.
+type Answers = Vec<(RequestId, Vec<u32>)>;
 
 /// An engine whose work happens in a Python driver object.
 pub struct PythonEngine {
@@ -155,7 +160,22 @@ impl Engine for PythonEngine {
     fn poll(&mut self, timeout: Duration, events: &mut Vec<Event>) -> Result<(), EngineError> {
         self.call(|_, driver| {
             let polled = driver.call_method1("poll", (timeout.as_secs_f64(),))?;
-            let (tokens, failures, stats): Polled = polled.extract()?;
+            let (tokens, failures, stats): Polled = match polled.len()? {
+                4 => {
+                    let answers: Answers = polled.get_item(3)?.extract()?;
+                    events.extend(
+                        answers
+                            .into_iter()
+                            .map(|(id, token_ids)| Event::Answer { id, token_ids }),
+                    );
+                    (
+                        polled.get_item(0)?.extract()?,
+                        polled.get_item(1)?.extract()?,
+                        polled.get_item(2)?.extract()?,
+                    )
+                }
+                _ => polled.extract()?,
+            };
             for (id, stats) in stats {
                 // Engine stats are extra data: a malformed entry is dropped, not fatal.
                 if let Ok(stats) = serde_json::from_str(&stats) {
@@ -186,6 +206,23 @@ impl Engine for PythonEngine {
 
     fn reset_prefix_cache(&mut self) -> Result<(), EngineError> {
         self.call(|_, driver| driver.call_method0("reset_prefix_cache").map(drop))
+    }
+
+    fn hand_over_answers(&mut self) -> Result<(), EngineConfigError> {
+        let name = self.info.name.clone();
+        let cannot = |why: String| {
+            EngineConfigError(format!(
+                "engine '{name}' cannot hand over the token ids it generates ({why})"
+            ))
+        };
+        let supported = Python::attach(|py| self.driver.bind(py).hasattr("hand_over_answers"));
+        match supported {
+            Ok(true) => self
+                .call(|_, driver| driver.call_method0("hand_over_answers").map(drop))
+                .map_err(|e| cannot(e.to_string())),
+            Ok(false) => Err(cannot("its driver has no hand_over_answers".into())),
+            Err(e) => Err(cannot(e.to_string())),
+        }
     }
 
     fn shutdown(&mut self) -> Result<(), EngineError> {

@@ -48,6 +48,8 @@ pub mod ffi {
     struct Delivery {
         request_id: u64,
         new_tokens: u32,
+        /// The ids of those tokens (beam 0; streaming sends only new ones).
+        token_ids: Vec<u32>,
         is_final: bool,
         cancelled: bool,
         /// On the final delivery: end_id, stop_words, length, timed_out or cancelled.

@@ -43,6 +43,8 @@ pub struct TrtllmEngine {
     iterations: Arc<Mutex<IterationState>>,
     /// Executor request id -> ours, for requests not yet final.
     ids: HashMap<u64, RequestId>,
+    /// Once `hand_over_answers` asks: each unfinished request's generated ids.
+    answers: Option<HashMap<RequestId, Vec<u32>>>,
     /// The model's end tokens; `None` only when the run ignores end-of-sequence.
     end: Option<EndTokens>,
     info: EngineInfo,
@@ -104,6 +106,7 @@ impl TrtllmEngine {
             awaiter,
             iterations,
             ids: HashMap::new(),
+            answers: None,
             end,
             info,
             shut_down: false,
@@ -125,6 +128,12 @@ impl TrtllmEngine {
         if delivery.is_final {
             self.ids.remove(&delivery.request_id);
         }
+        if !delivery.error.is_empty() || delivery.cancelled {
+            // Its answer is carried nowhere.
+            if let Some(answers) = &mut self.answers {
+                answers.remove(&id);
+            }
+        }
         if !delivery.error.is_empty() {
             events.push(Event::Failed {
                 id,
@@ -134,6 +143,14 @@ impl TrtllmEngine {
         }
         if delivery.cancelled {
             return; // the driver closed it when it asked for the cancel
+        }
+        if let Some(answers) = &mut self.answers {
+            let answer = answers.entry(id).or_default();
+            answer.extend_from_slice(&delivery.token_ids);
+            if delivery.is_final {
+                let token_ids = answers.remove(&id).unwrap_or_default();
+                events.push(Event::Answer { id, token_ids });
+            }
         }
         if delivery.is_final {
             // Before the final tokens: the driver writes the record out on its last delivery.
@@ -323,6 +340,14 @@ impl Engine for TrtllmEngine {
         self.handle()?
             .cancel(executor_id)
             .map_err(|e| EngineError::Fatal(format!("cancelling a request: {e}")))
+    }
+
+    /// The executor streams each response's new token ids (beam 0, the
+    /// input excluded): they are gathered per request and handed over when
+    /// it finishes.
+    fn hand_over_answers(&mut self) -> Result<(), EngineConfigError> {
+        self.answers.get_or_insert_with(HashMap::new);
+        Ok(())
     }
 
     fn shutdown(&mut self) -> Result<(), EngineError> {

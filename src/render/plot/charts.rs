@@ -177,7 +177,8 @@ pub fn cdf<DB: DrawingBackend>(
     area.present().map_err(err)
 }
 
-/// Requests in flight (top) and output tokens per second (bottom) over one run.
+/// Requests in flight (top), requests scheduled per second with a ramp's
+/// planned rate (middle) and output tokens per second (bottom) over one run.
 pub fn timeline<DB: DrawingBackend>(
     area: &Area<DB>,
     title: &str,
@@ -185,14 +186,20 @@ pub fn timeline<DB: DrawingBackend>(
 ) -> Result<(), String> {
     area.fill(&WHITE).map_err(err)?;
     let area = area.titled(title, (FONT, 22)).map_err(err)?;
-    let (top, bottom) = area.split_vertically(SIZE.1 / 2 - 20);
+    let panels = area.split_evenly((3, 1));
     let x = range(t.t_s.iter().copied(), true);
     let panels = [
-        (&top, "requests in flight", &t.in_flight, color(0)),
-        (&bottom, "output tokens/s", &t.tokens_per_s, color(1)),
+        (&panels[0], "requests in flight", &t.in_flight, color(0)),
+        (&panels[1], "scheduled req/s", &t.scheduled_per_s, color(2)),
+        (&panels[2], "output tokens/s", &t.tokens_per_s, color(1)),
     ];
-    for (panel, label, values, c) in panels {
-        let y = range(values.iter().copied(), true);
+    for (index, (panel, label, values, c)) in panels.into_iter().enumerate() {
+        let planned = match index {
+            1 => &t.planned_per_s[..],
+            _ => &[],
+        };
+        let all = values.iter().copied().chain(planned.iter().map(|p| p.1));
+        let y = range(all, true);
         let mut chart = ChartBuilder::on(panel)
             .margin(12)
             .x_label_area_size(40)
@@ -210,6 +217,27 @@ pub fn timeline<DB: DrawingBackend>(
         chart
             .draw_series(LineSeries::new(line, c.stroke_width(2)))
             .map_err(err)?;
+        if !planned.is_empty() {
+            let plan = color(6);
+            chart
+                .draw_series(LineSeries::new(
+                    planned.iter().copied(),
+                    plan.stroke_width(2),
+                ))
+                .map_err(err)?
+                .label("planned (ramp-up)")
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], plan.stroke_width(2))
+                });
+            chart
+                .configure_series_labels()
+                .label_font((FONT, 13))
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK)
+                .position(SeriesLabelPosition::UpperLeft)
+                .draw()
+                .map_err(err)?;
+        }
     }
     area.present().map_err(err)
 }

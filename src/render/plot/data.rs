@@ -167,12 +167,16 @@ pub fn sorted_latencies(result: &ResultFile, metric: LatencyMetric) -> Vec<f64> 
     values
 }
 
-/// Requests in flight and output tokens per second over a run, in bins.
+/// Requests in flight, requests scheduled per second and output tokens per
+/// second over a run, in bins; with a ramp, its planned rate.
 pub struct Timeline {
     /// Bin start, seconds since the first scheduled request.
     pub t_s: Vec<f64>,
     pub in_flight: Vec<f64>,
     pub tokens_per_s: Vec<f64>,
+    pub scheduled_per_s: Vec<f64>,
+    /// `(t_s, requests per second)` a ramp planned, from the result file.
+    pub planned_per_s: Vec<(f64, f64)>,
 }
 
 const TIMELINE_BINS: usize = 100;
@@ -188,8 +192,10 @@ pub fn timeline(records: &[RequestRecord]) -> Option<Timeline> {
     let width = span / TIMELINE_BINS as f64;
     let bin = |t: u64| (((t.saturating_sub(start)) as f64 / width) as usize).min(TIMELINE_BINS - 1);
     let mut tokens = vec![0.0; TIMELINE_BINS];
+    let mut scheduled = vec![0.0; TIMELINE_BINS];
     let mut busy_ns = vec![0.0; TIMELINE_BINS];
     for r in &submitted {
+        scheduled[bin(r.scheduled_ns)] += 1.0;
         for d in &r.deliveries {
             tokens[bin(d.t_ns)] += f64::from(d.tokens);
         }
@@ -208,5 +214,23 @@ pub fn timeline(records: &[RequestRecord]) -> Option<Timeline> {
         t_s: (0..TIMELINE_BINS).map(|i| i as f64 * width / 1e9).collect(),
         in_flight: busy_ns.iter().map(|b| b / width).collect(),
         tokens_per_s: tokens.iter().map(|t| t / (width / 1e9)).collect(),
+        scheduled_per_s: scheduled.iter().map(|n| n / (width / 1e9)).collect(),
+        planned_per_s: Vec::new(),
     })
+}
+
+/// A ramp's planned rate over time, as its result file carries it.
+pub fn planned_rate(result: &ResultFile) -> Vec<(f64, f64)> {
+    let Some(profile) = &result.doc.traffic.rate_over_time else {
+        return Vec::new();
+    };
+    let Some(planned) = &profile.planned_rps else {
+        return Vec::new();
+    };
+    profile
+        .t_s
+        .iter()
+        .zip(planned)
+        .filter_map(|(&t, rate)| rate.map(|r| (t + profile.bin_s / 2.0, r)))
+        .collect()
 }

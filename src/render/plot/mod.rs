@@ -103,7 +103,8 @@ impl Plots {
         charts.extend(LatencyMetric::ALL.into_iter().map(Chart::Cdf));
         let run = series.iter().find_map(|s| {
             let level = s.levels.last()?;
-            let data = data::timeline(&level.records()?)?;
+            let mut data = data::timeline(&level.records()?)?;
+            data.planned_per_s = data::planned_rate(level);
             let x = data::x_of(level, axis);
             Some(Chart::Timeline {
                 title: format!("Timeline: {}, {} {x}", s.label, axis.label()),

@@ -8,6 +8,7 @@
 
 pub mod blocks;
 pub mod statistics;
+pub mod traffic;
 
 use std::io::Write;
 
@@ -75,6 +76,10 @@ impl<O: Write, E: Write> Terminal<O, E> {
     /// Every block of a level, as stdout shows it.
     pub fn level_text(&self, level: &LevelResult) -> String {
         let mut text = blocks::result_block(level, &self.engine, &self.blocks) + "\n";
+        let traffic = traffic::traffic_block(&level.traffic);
+        if !traffic.is_empty() {
+            text += &(traffic + "\n");
+        }
         text += &statistics::intervals_block(&level.analysis, &self.statistics.bootstrap);
         text += "\n";
         let trials = statistics::trials_block(&level.analysis);

@@ -362,7 +362,7 @@ fn bad_traffic_flags_are_one_line_usage_errors() {
             &["--conversation-rounds", "0"],
             "--conversation-rounds must be at least 1",
         ),
-        (&["--num-prompts", "0"], "--num-prompts must be at least 1"),
+        (&["--num-prompts", "0"], "--num-prompts '0'"),
         (
             &["--conversation-answer-len", "0"],
             "--conversation-answer-len must be at least 1",

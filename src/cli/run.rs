@@ -397,7 +397,12 @@ impl RunArgs {
         let by_dataset: [(&[&str], &[DatasetName]); 6] = [
             (
                 &["dataset_path"],
-                &[DatasetName::Prompts, DatasetName::Sharegpt],
+                &[
+                    DatasetName::Prompts,
+                    DatasetName::Sharegpt,
+                    DatasetName::Conversation,
+                    DatasetName::Trace,
+                ],
             ),
             (
                 &[
@@ -410,7 +415,12 @@ impl RunArgs {
             ),
             (
                 &["random_vocab_range"],
-                &[DatasetName::Random, DatasetName::SharedPrefix],
+                &[
+                    DatasetName::Random,
+                    DatasetName::SharedPrefix,
+                    DatasetName::Conversation,
+                    DatasetName::Trace,
+                ],
             ),
             (&["sharegpt_output_len"], &[DatasetName::Sharegpt]),
             (&["prompts_output_len"], &[DatasetName::Prompts]),
@@ -433,7 +443,12 @@ impl RunArgs {
                 unused.push((ids, why));
             }
         }
-        let text_datasets = [DatasetName::Prompts, DatasetName::Sharegpt];
+        // Conversations read ShareGPT questions as text when given a file.
+        let text_datasets = [
+            DatasetName::Prompts,
+            DatasetName::Sharegpt,
+            DatasetName::Conversation,
+        ];
         if !text_datasets.contains(&self.dataset_name) && !http {
             unused.push((
                 &["tokenizer"],

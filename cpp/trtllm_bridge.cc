@@ -2,14 +2,19 @@
 // Rust side checked, and converts requests, responses and iteration statistics
 // to and from the plain structs declared in src/engine/trtllm/bridge.rs.
 // Exceptions are left to propagate: cxx turns them into Rust errors.
-
-#include "enginebench/cpp/trtllm_bridge.h"
-#include "enginebench/src/engine/trtllm/bridge.rs.h"
+//
+// The real headers come first and nothing of TensorRT-LLM is declared here, so
+// `tensorrt_llm::executor` resolves through the headers' own namespace layout:
+// plain in 1.2, `tensorrt_llm::_v1::executor` (inline) in later releases.
 
 #include "tensorrt_llm/executor/executor.h"
 #include "tensorrt_llm/plugins/api/tllmPlugin.h"
 
+#include "enginebench/cpp/trtllm_bridge.h"
+#include "enginebench/src/engine/trtllm/bridge.rs.h"
+
 #include <chrono>
+#include <list>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -70,30 +75,43 @@ tle::ExecutorConfig executorConfig(ExecutorSettings const& s)
     return config;
 }
 
-tle::SamplingConfig samplingConfig(SamplingSpec const& spec)
+// The executor's decoder defaults are topK 0 and topP 0, which it runs as
+// greedy (topK 1): sampling needs topP set explicitly, even at 1.
+tle::SamplingConfig samplingConfig(RequestSpec const& spec)
 {
     tle::SamplingConfig config(1);
     if (spec.temperature > 0.F)
     {
         config.setTemperature(spec.temperature);
-        if (spec.top_p < 1.F)
-        {
-            config.setTopP(spec.top_p);
-        }
+        config.setTopP(spec.top_p);
         if (spec.top_k > 0)
         {
             config.setTopK(spec.top_k);
+        }
+        if (spec.has_seed)
+        {
+            config.setSeed(spec.seed);
         }
     }
     else
     {
         config.setTopK(1); // greedy
     }
-    if (spec.has_seed)
-    {
-        config.setSeed(spec.seed);
-    }
     return config;
+}
+
+char const* finishReason(tle::FinishReason reason)
+{
+    switch (reason)
+    {
+    case tle::FinishReason::kNOT_FINISHED: return "";
+    case tle::FinishReason::kEND_ID: return "end_id";
+    case tle::FinishReason::kSTOP_WORDS: return "stop_words";
+    case tle::FinishReason::kLENGTH: return "length";
+    case tle::FinishReason::kTIMED_OUT: return "timed_out";
+    case tle::FinishReason::kCANCELLED: return "cancelled";
+    }
+    return "unknown";
 }
 
 Delivery toDelivery(tle::Response const& response)
@@ -123,6 +141,10 @@ Delivery toDelivery(tle::Response const& response)
     for (auto reason : result.finishReasons)
     {
         out.cancelled = out.cancelled || reason == tle::FinishReason::kCANCELLED;
+        if (reason != tle::FinishReason::kNOT_FINISHED)
+        {
+            out.finish_reason = rust::String(finishReason(reason));
+        }
     }
     if (result.requestPerfMetrics)
     {
@@ -172,8 +194,13 @@ IterationSnapshot toSnapshot(tle::IterationStats const& stats)
 
 } // namespace
 
-TrtllmExecutor::TrtllmExecutor(std::unique_ptr<tle::Executor> executor)
-    : mExecutor(std::move(executor))
+struct TrtllmExecutor::Impl
+{
+    tle::Executor executor;
+};
+
+TrtllmExecutor::TrtllmExecutor(std::unique_ptr<Impl> impl)
+    : mImpl(std::move(impl))
 {
 }
 
@@ -191,29 +218,39 @@ TrtllmExecutor::~TrtllmExecutor()
 
 bool TrtllmExecutor::can_enqueue() const
 {
-    return mExecutor->canEnqueueRequests();
+    return mImpl->executor.canEnqueueRequests();
 }
 
-std::uint64_t TrtllmExecutor::enqueue(
-    rust::Slice<std::uint32_t const> prompt, std::uint32_t max_tokens, bool ignore_eos, SamplingSpec const& sampling) const
+std::uint64_t TrtllmExecutor::enqueue(rust::Slice<std::uint32_t const> prompt, RequestSpec const& spec) const
 {
     tle::VecTokens tokens(prompt.begin(), prompt.end());
     tle::OutputConfig output;
     output.excludeInputFromOutput = true;
     output.returnPerfMetrics = true;
-    std::optional<tle::SizeType32> endId;
-    if (ignore_eos)
+    // Unset, the executor (which has no tokenizer) treats endId as -1 and no
+    // token ends a request; the Rust side always says which one does, -1 when
+    // the run ignores end-of-sequence.
+    tle::Request request(std::move(tokens), static_cast<tle::SizeType32>(spec.max_tokens), /*streaming=*/true,
+        samplingConfig(spec), output, spec.end_id);
+    if (spec.pad_id >= 0)
     {
-        endId = -1; // no token ends the request: it runs to max_tokens
+        request.setPadId(spec.pad_id);
     }
-    tle::Request request(std::move(tokens), static_cast<tle::SizeType32>(max_tokens), /*streaming=*/true,
-        samplingConfig(sampling), output, endId);
-    return mExecutor->enqueueRequest(request);
+    if (!spec.stop_token_ids.empty())
+    {
+        std::list<tle::VecTokens> words;
+        for (auto id : spec.stop_token_ids)
+        {
+            words.push_back(tle::VecTokens{id});
+        }
+        request.setStopWords(words);
+    }
+    return mImpl->executor.enqueueRequest(request);
 }
 
 rust::Vec<Delivery> TrtllmExecutor::await_responses(std::uint32_t timeout_ms) const
 {
-    auto responses = mExecutor->awaitResponses(std::chrono::milliseconds(timeout_ms));
+    auto responses = mImpl->executor.awaitResponses(std::chrono::milliseconds(timeout_ms));
     rust::Vec<Delivery> out;
     out.reserve(responses.size());
     for (auto const& response : responses)
@@ -225,13 +262,13 @@ rust::Vec<Delivery> TrtllmExecutor::await_responses(std::uint32_t timeout_ms) co
 
 void TrtllmExecutor::cancel(std::uint64_t request_id) const
 {
-    mExecutor->cancelRequest(request_id);
+    mImpl->executor.cancelRequest(request_id);
 }
 
 rust::Vec<IterationSnapshot> TrtllmExecutor::take_iteration_stats() const
 {
     rust::Vec<IterationSnapshot> out;
-    for (auto const& stats : mExecutor->getLatestIterationStats())
+    for (auto const& stats : mImpl->executor.getLatestIterationStats())
     {
         out.push_back(toSnapshot(stats));
     }
@@ -240,7 +277,7 @@ rust::Vec<IterationSnapshot> TrtllmExecutor::take_iteration_stats() const
 
 void TrtllmExecutor::shutdown() const
 {
-    std::call_once(mShutdown, [this] { mExecutor->shutdown(); });
+    std::call_once(mShutdown, [this] { mImpl->executor.shutdown(); });
 }
 
 void init_plugins()
@@ -262,9 +299,9 @@ rust::String library_version()
 std::unique_ptr<TrtllmExecutor> new_executor(ExecutorSettings const& settings)
 {
     auto config = executorConfig(settings);
-    auto executor = std::make_unique<tle::Executor>(
-        std::string(settings.engine_dir), tle::ModelType::kDECODER_ONLY, config);
-    return std::make_unique<TrtllmExecutor>(std::move(executor));
+    auto impl = std::unique_ptr<TrtllmExecutor::Impl>(new TrtllmExecutor::Impl{
+        tle::Executor(std::string(settings.engine_dir), tle::ModelType::kDECODER_ONLY, config)});
+    return std::make_unique<TrtllmExecutor>(std::move(impl));
 }
 
 } // namespace enginebench::trtllm

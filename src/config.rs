@@ -26,6 +26,7 @@ pub enum Config {
     Env(EnvConfig),
     Plot(PlotConfig),
     Report(PlotConfig),
+    Doctor(DoctorConfig),
 }
 
 /// `run`: one engine, one workload, one level after another.
@@ -239,4 +240,18 @@ pub struct PlotConfig {
     pub formats: Vec<Format>,
     /// The files' names start with this.
     pub name: String,
+}
+
+/// `doctor`: the flags of the run it checks.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DoctorConfig {
+    pub engine: String,
+    pub model: Option<PathBuf>,
+    pub tensor_parallel_size: u32,
+    pub engine_args: Vec<(String, String)>,
+    pub python: Option<PathBuf>,
+    pub tokenizer: Option<PathBuf>,
+    pub ignore_eos: bool,
+    /// For the HTTP engines.
+    pub base_url: String,
 }

@@ -84,6 +84,9 @@ pub enum Error {
     /// `env --calibrate` could not measure the GPU (no driver, no GPU).
     #[error("cannot calibrate: {0}")]
     Calibration(String),
+    /// `doctor` found what a run needs missing: exit code 1, the checks are on stdout.
+    #[error("{0}")]
+    CannotStart(String),
 }
 
 impl Error {
@@ -97,7 +100,8 @@ impl Error {
             | Error::LevelFailed(_)
             | Error::Engine(_)
             | Error::Regressed(_)
-            | Error::Calibration(_) => 1,
+            | Error::Calibration(_)
+            | Error::CannotStart(_) => 1,
         }
     }
 

@@ -9,6 +9,7 @@ pub mod baseline;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod doctor;
 pub mod driver;
 pub mod engine;
 pub mod env;
@@ -65,6 +66,7 @@ fn run_command(args: impl IntoIterator<Item = OsString>) -> u8 {
             Config::Env(config) => commands::env::run(config),
             Config::Plot(config) => commands::plot::run(config),
             Config::Report(config) => commands::report::run(config),
+            Config::Doctor(config) => commands::doctor::run(config),
         });
     match result {
         Ok(()) => 0,

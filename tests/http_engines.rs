@@ -383,6 +383,51 @@ fn the_api_key_is_sent_and_never_written() {
     assert!(!written.contains(KEY), "the key leaked into the output");
 }
 
+/// `doctor` for the HTTP engines: a run can start when the server at
+/// `--base-url` accepts connections (exit 0), not when nothing answers (exit 1).
+#[test]
+fn doctor_says_whether_the_server_answers() {
+    let address = server(1);
+    let doctor = |engine: &str, url: &str| {
+        Command::new(env!("CARGO_BIN_EXE_enginebench"))
+            .args(["doctor", "--engine", engine, "--base-url", url])
+            .output()
+            .expect("the binary runs")
+    };
+    for engine in ["openai", "triton"] {
+        let url = format!("http://{address}");
+        let output = doctor(engine, &format!("{url}/"));
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        assert_eq!(
+            stdout(&output),
+            format!(
+                "[ok  ] this build: opens the {engine} engine\n\
+                 [ok  ] server: {url} accepts connections\n\
+                 doctor: a run of {engine} can start\n"
+            )
+        );
+    }
+    // A port that was just free: nothing listens there.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let url = format!("http://{closed}");
+    let output = doctor("openai", &url);
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    assert_eq!(
+        stdout(&output),
+        format!(
+            "[ok  ] this build: opens the openai engine\n\
+             [FAIL] server: nothing answers at {url}: start the server, or pass --base-url\n"
+        )
+    );
+    assert_eq!(
+        stderr(&output),
+        "error: doctor: 1 check(s) failed: a run of openai cannot start\n"
+    );
+}
+
 #[test]
 fn bad_http_settings_are_usage_errors() {
     let address = server(1);

@@ -12,11 +12,13 @@ use std::time::{Duration, Instant};
 
 use enginebench::driver::{drive, DriveOptions, RunOutcome};
 use enginebench::engine::trtllm::{TrtllmEngine, TEST_DOUBLE_VERSION};
-use enginebench::engine::{Engine, EngineError, EngineRequest, Event};
+use enginebench::engine::{
+    Engine, EngineError, EngineOptions, EngineRequest, Event, SamplingParams,
+};
 use enginebench::records::{Discard, Outcome};
 use enginebench::schedule::Schedule;
 use enginebench::workload::WorkItem;
-use trtllm_double::{engine_dir, open, options, within};
+use trtllm_double::{engine_dir, open, options, tokenizer_dir, within};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -431,9 +433,64 @@ mod cli {
             "3",
             "--random-vocab-range",
             "0:1000",
+            "--ignore-eos",
         ]);
         assert_eq!(output.status.code(), Some(0));
         assert!(output.stdout.is_empty(), "only the leader reports");
+    }
+
+    fn doctor(args: &[&str]) -> std::process::Output {
+        let venv = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv");
+        Command::new(env!("CARGO_BIN_EXE_enginebench"))
+            .arg("doctor")
+            .args(args)
+            .env_remove("TRTLLM_ROOT")
+            .env("VIRTUAL_ENV", venv)
+            .output()
+            .expect("the binary runs")
+    }
+
+    /// The doctor finds the install this binary was linked against (the
+    /// double), resolves and loads its libraries, and reads the engine.
+    #[test]
+    fn doctor_loads_the_installed_libraries_and_reads_the_engine() {
+        let dir = tempfile::tempdir().unwrap();
+        engine_dir(dir.path(), 1, "");
+        let model = dir.path().to_str().unwrap();
+        let output = doctor(&["--engine", "trtllm", "--model", model, "--ignore-eos"]);
+        let out = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(output.status.code(), Some(0), "{out}");
+        assert!(
+            out.contains("[ok  ] this build: opens the trtllm engine"),
+            "{out}"
+        );
+        assert!(out.contains("+testdouble at"), "{out}");
+        assert!(out.contains("[ok  ] load: "), "{out}");
+        assert!(out.contains("exports initTrtLlmPlugins"), "{out}");
+        for wheel in ["libcudart.so", "libcublas.so", "libnccl.so"] {
+            let line = out
+                .lines()
+                .find(|l| l.contains(&format!("] {wheel}")))
+                .unwrap_or_else(|| panic!("{out}"));
+            assert!(line.contains("rpath"), "{line}");
+        }
+        assert!(out.contains("[ok  ] engine: "), "{out}");
+        assert!(
+            out.contains("[warn] gpus: "),
+            "the double needs no GPU: {out}"
+        );
+        // --tp against the engine, and the end token, are failures.
+        let output = doctor(&["--engine", "trtllm", "--model", model, "--tp", "2"]);
+        let out = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(output.status.code(), Some(1), "{out}");
+        assert!(
+            out.contains("[FAIL] engine: --tp 2 does not match"),
+            "{out}"
+        );
+        assert!(
+            out.contains("[FAIL] end of sequence: no end token known"),
+            "{out}"
+        );
     }
 
     #[test]
@@ -442,6 +499,239 @@ mod cli {
         assert_eq!(output.status.code(), Some(2));
         assert!(String::from_utf8_lossy(&output.stderr).contains("--model ENGINE_DIR"));
     }
+}
+
+/// What the double's request log says the executor was asked for.
+fn logged_requests(path: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+/// Submits one request and polls until it ends: (tokens delivered, engine stats).
+fn run_one(engine: &mut TrtllmEngine, request: EngineRequest) -> (u32, serde_json::Value) {
+    let id = request.id;
+    engine.submit(request).unwrap();
+    let (mut tokens, mut stats) = (0, serde_json::Value::Null);
+    let mut events = Vec::new();
+    loop {
+        engine.poll(Duration::from_millis(20), &mut events).unwrap();
+        for event in events.drain(..) {
+            match event {
+                Event::Tokens {
+                    id: got,
+                    tokens: n,
+                    finished,
+                } if got == id => {
+                    tokens += n;
+                    if finished {
+                        return (tokens, stats);
+                    }
+                }
+                Event::EngineStats { stats: s, .. } => stats = s,
+                Event::Failed { reason, .. } => panic!("failed: {reason}"),
+                _ => {}
+            }
+        }
+    }
+}
+
+fn request(id: u64, output: u32, ignore_eos: bool, sampling: SamplingParams) -> EngineRequest {
+    EngineRequest {
+        id,
+        prompt_token_ids: Arc::from(vec![11u32; 6]),
+        max_output_tokens: output,
+        ignore_eos,
+        sampling,
+    }
+}
+
+/// An engine whose "model" emits its end token (2) as its 4th output token,
+/// with the end token known from a tokenizer folder's generation_config.json.
+fn eos_engine(dir: &std::path::Path, eos: serde_json::Value) -> (TrtllmEngine, std::path::PathBuf) {
+    let log = dir.join("requests.jsonl");
+    let engine = dir.join("engine");
+    std::fs::create_dir_all(&engine).unwrap();
+    engine_dir(
+        &engine,
+        1,
+        &format!(
+            "step_us=200\neos_token=2\neos_after=3\nrequest_log={}\n",
+            log.display()
+        ),
+    );
+    let tokenizer = tokenizer_dir(&dir.join("hf-model"), eos);
+    let options = EngineOptions {
+        tokenizer: Some(tokenizer),
+        ignore_eos: false,
+        ..options(&engine, &[])
+    };
+    (TrtllmEngine::from_options(&options).unwrap(), log)
+}
+
+#[test]
+fn the_models_end_token_stops_a_request_unless_eos_is_ignored() {
+    within(LIMIT, || {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut engine, log) = eos_engine(dir.path(), serde_json::json!(2));
+        let (tokens, stats) = run_one(
+            &mut engine,
+            request(0, 10, false, SamplingParams::default()),
+        );
+        assert_eq!(tokens, 3, "stops at the end token, which is not returned");
+        assert_eq!(stats["finish_reason"], "end_id");
+        let (tokens, stats) = run_one(&mut engine, request(1, 10, true, SamplingParams::default()));
+        assert_eq!(tokens, 10, "--ignore-eos runs to max tokens");
+        assert_eq!(stats["finish_reason"], "length");
+        let logged = logged_requests(&log);
+        assert_eq!(
+            logged[0]["end_id"], 2,
+            "endId set from generation_config.json"
+        );
+        assert_eq!(logged[0]["pad_id"], 2, "no pad token: the end token pads");
+        assert_eq!(logged[1]["end_id"], -1, "ignoring EOS sets endId -1");
+        let info = engine.describe();
+        assert!(
+            info.settings["end_id"].starts_with("2 (from "),
+            "{:?}",
+            info.settings
+        );
+        engine.shutdown().unwrap();
+    });
+}
+
+#[test]
+fn further_end_tokens_become_stop_words() {
+    within(LIMIT, || {
+        let dir = tempfile::tempdir().unwrap();
+        // Llama 3 style: several end tokens; the model emits the second one.
+        let (mut engine, log) = eos_engine(dir.path(), serde_json::json!([5, 2]));
+        let (tokens, stats) = run_one(
+            &mut engine,
+            request(0, 10, false, SamplingParams::default()),
+        );
+        assert_eq!(stats["finish_reason"], "stop_words");
+        assert_eq!(tokens, 4, "a stop word is returned, unlike the end token");
+        assert_eq!(logged_requests(&log)[0]["end_id"], 5);
+        engine.shutdown().unwrap();
+    });
+}
+
+#[test]
+fn respecting_eos_without_a_known_end_token_is_refused() {
+    within(LIMIT, || {
+        let dir = tempfile::tempdir().unwrap();
+        engine_dir(dir.path(), 1, "");
+        let respecting = EngineOptions {
+            ignore_eos: false,
+            ..options(dir.path(), &[])
+        };
+        let error = TrtllmEngine::from_options(&respecting).err().unwrap();
+        assert!(error.0.contains("--tokenizer"), "{error}");
+        assert!(error.0.contains("--ignore-eos"), "{error}");
+        assert!(!error.0.contains('\n'));
+        // An explicit end token is enough.
+        let explicit = EngineOptions {
+            ignore_eos: false,
+            ..options(dir.path(), &[("end_id", "2")])
+        };
+        assert!(TrtllmEngine::from_options(&explicit).is_ok());
+    });
+}
+
+#[test]
+fn sampling_reaches_the_executor_as_sampling() {
+    within(LIMIT, || {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("requests.jsonl");
+        engine_dir(
+            dir.path(),
+            1,
+            &format!("step_us=200\nrequest_log={}\n", log.display()),
+        );
+        let mut engine = TrtllmEngine::from_options(&options(dir.path(), &[])).unwrap();
+        let sampled = SamplingParams {
+            temperature: 0.8,
+            top_p: 1.0,
+            top_k: None,
+            seed: Some(3),
+        };
+        run_one(&mut engine, request(0, 4, true, sampled.clone()));
+        run_one(&mut engine, request(1, 4, true, SamplingParams::default()));
+        run_one(
+            &mut engine,
+            request(
+                2,
+                4,
+                true,
+                SamplingParams {
+                    top_k: Some(40),
+                    ..sampled.clone()
+                },
+            ),
+        );
+        let logged = logged_requests(&log);
+        // The executor's defaults (topK 0, topP 0) are greedy: top_p must be passed.
+        assert_eq!(logged[0]["decoding"], "sampling", "{}", logged[0]);
+        assert_eq!(logged[0]["top_p_set"], true);
+        assert_eq!(logged[0]["seed"], 3);
+        assert_eq!(logged[1]["decoding"], "greedy", "{}", logged[1]);
+        assert_eq!(logged[2]["top_k"], 40);
+        // The executor rejects top-p 0 when sampling, as its SamplingConfig does.
+        let bad = SamplingParams {
+            top_p: 0.0,
+            ..sampled
+        };
+        match engine.submit(request(3, 4, true, bad)) {
+            Err(EngineError::Rejected(why)) => assert!(why.contains("topP"), "{why}"),
+            other => panic!("expected a rejection, got {other:?}"),
+        }
+        engine.shutdown().unwrap();
+    });
+}
+
+/// The binary links the double's libraries and, directly, the CUDA libraries
+/// they need, with an rpath to each folder; the libraries' own run path is only
+/// `$ORIGIN`, so without that the binary would not start.
+#[test]
+fn the_binary_links_what_the_library_needs_with_an_rpath() {
+    use enginebench::doctor::libsearch::read_dynamic;
+    let binary = read_dynamic(std::path::Path::new(env!("CARGO_BIN_EXE_enginebench"))).unwrap();
+    let library_dir = std::path::PathBuf::from(env!("ENGINEBENCH_TRTLLM_LIBS"));
+    let library = read_dynamic(&library_dir.join("libtensorrt_llm.so")).unwrap();
+    assert_eq!(library.runpath, ["$ORIGIN"]);
+    let wheel_libraries: Vec<&String> = library
+        .needed
+        .iter()
+        .filter(|n| {
+            ["libcudart", "libcublas", "libnccl"]
+                .iter()
+                .any(|p| n.starts_with(p))
+        })
+        .collect();
+    assert_eq!(wheel_libraries.len(), 3, "{:?}", library.needed);
+    for name in wheel_libraries {
+        assert!(
+            binary.needed.contains(name),
+            "{name} not in {:?}",
+            binary.needed
+        );
+    }
+    assert!(binary.needed.contains(&"libtensorrt_llm.so".to_string()));
+    assert!(
+        binary
+            .runpath
+            .iter()
+            .any(|p| p.ends_with("nvidia/cu13/lib")),
+        "{:?}",
+        binary.runpath
+    );
+    assert!(binary
+        .runpath
+        .iter()
+        .any(|p| std::path::Path::new(p) == library_dir));
 }
 
 /// Asked to hand over answers, the engine gathers the ids the executor

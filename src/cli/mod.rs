@@ -3,6 +3,7 @@
 //! (`crate::config`) that `commands/` runs. Flags are named like
 //! `vllm bench serve`'s where one exists.
 
+mod doctor;
 mod files;
 pub(crate) use files::check_file_stem;
 pub mod number;
@@ -18,6 +19,7 @@ use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::config::Config;
 use crate::error::Error;
+pub use doctor::DoctorArgs;
 pub use files::{EnvArgs, PlotArgs};
 pub use parse::{parse_concurrency, parse_goodput, parse_rate};
 pub use run::{DatasetName, HttpArgs, IsolationArg, RunArgs, TrialArgs};
@@ -64,6 +66,10 @@ pub enum Command {
     /// One self-contained HTML page of result files: tables, plots, engine,
     /// environment, speed of light and verdicts against a baseline.
     Report(PlotArgs),
+    /// Before a long run: checks everything a run of one engine needs
+    /// (package and version, libraries, engine directory, MPI, GPUs), one line
+    /// per check; exit 1 when a run cannot start.
+    Doctor(DoctorArgs),
 }
 
 impl Command {
@@ -82,6 +88,7 @@ impl Command {
             Command::Env(args) => Config::Env(args.into_config()),
             Command::Plot(args) => Config::Plot(args.into_config()?),
             Command::Report(args) => Config::Report(args.into_config()?),
+            Command::Doctor(args) => Config::Doctor(args.into_config()?),
         };
         for warning in warnings {
             crate::process::console::warn(&warning);

@@ -6,6 +6,7 @@
 pub mod calibrate_noise;
 pub mod check;
 pub mod compare;
+pub mod doctor;
 pub mod dry_run;
 pub mod env;
 pub mod plot;

@@ -6,7 +6,7 @@
 //! `--tp` above 1 is refused: transformers shards a model only under torchrun
 //! with a TP plan, one process per rank, which an in-process driver cannot start.
 
-use super::python::{DriverSource, PythonEngine};
+use super::python::{DriverArgs, DriverSource, PythonEngine};
 use super::{EngineConfigError, EngineOptions};
 
 pub const NAME: &str = "hf";
@@ -28,5 +28,14 @@ pub fn open(options: &EngineOptions) -> Result<PythonEngine, EngineConfigError> 
                 .into(),
         ));
     }
-    PythonEngine::open(&DRIVER, options)
+    // The driver checks its keys itself: they follow the installed transformers.
+    let pass_through = options.args.clone();
+    PythonEngine::open(
+        &DRIVER,
+        options,
+        DriverArgs {
+            pass_through,
+            settings: Vec::new(),
+        },
+    )
 }

@@ -17,7 +17,7 @@ pub mod http;
 #[cfg(feature = "python")]
 pub mod python;
 pub mod sim;
-#[cfg(feature = "trtllm")]
+/// Always built: its pure parts (versions, engine layout) serve `doctor`.
 pub mod trtllm;
 #[cfg(feature = "trtllm-pytorch")]
 pub mod trtllm_pytorch;

@@ -1,11 +1,18 @@
-//! `vllm`: vLLM's v1 `LLMEngine` in this process (`python/enginebench/drivers/vllm_driver.py`).
-//! Prompts go in as token ids with `skip_tokenizer_init`; outputs come back as
-//! deltas, one delivery per `step()`. `--tp` becomes `tensor_parallel_size`
-//! (vLLM starts one worker process per rank above 1); `--engine-arg key=value`
-//! sets any other `EngineArgs` field.
+//! `vllm`: vLLM's v1 `LLMEngine`, driven from this process
+//! (`python/enginebench/drivers/vllm_driver.py`). Prompts go in as token ids
+//! with `skip_tokenizer_init`; outputs come back as deltas, one delivery per
+//! `step()`. `--tp` becomes `tensor_parallel_size` (vLLM starts one worker
+//! process per rank above 1); `--engine-arg key=value` sets any other
+//! `EngineArgs` field, except `engine_core`, taken here: where vLLM's engine
+//! core runs (`process`, vLLM's own default, or `inline`).
 
-use super::python::{DriverSource, PythonEngine};
+use super::args::EngineArgs;
+use super::python::{DriverArgs, DriverSource, PythonEngine};
 use super::{EngineConfigError, EngineOptions};
+
+/// `--engine-arg engine_core=...`: a busy-looping background process (vLLM's
+/// default) or this process, one step at a time (`VLLM_ENABLE_V1_MULTIPROCESSING=0`).
+pub const ENGINE_CORE_MODES: [&str; 2] = ["process", "inline"];
 
 pub const NAME: &str = "vllm";
 
@@ -21,5 +28,18 @@ const DRIVER: DriverSource = DriverSource {
 };
 
 pub fn open(options: &EngineOptions) -> Result<PythonEngine, EngineConfigError> {
-    PythonEngine::open(&DRIVER, options)
+    let mut args = EngineArgs::new(NAME, &options.args);
+    let mut settings = Vec::new();
+    if let Some(mode) = args.take_choice("engine_core", &ENGINE_CORE_MODES)? {
+        settings.push(("engine_core", mode.to_string()));
+    }
+    let pass_through = args.into_rest();
+    PythonEngine::open(
+        &DRIVER,
+        options,
+        DriverArgs {
+            pass_through,
+            settings,
+        },
+    )
 }

@@ -21,6 +21,7 @@ pub fn engine_dir(dir: &Path, tp: u32, conf: &str) -> PathBuf {
     dir.to_path_buf()
 }
 
+/// Options for a run that ignores end-of-sequence, as most tests' runs do.
 pub fn options(dir: &Path, args: &[(&str, &str)]) -> EngineOptions {
     EngineOptions {
         model: Some(dir.to_path_buf()),
@@ -29,8 +30,18 @@ pub fn options(dir: &Path, args: &[(&str, &str)]) -> EngineOptions {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
+        ignore_eos: true,
         ..EngineOptions::default()
     }
+}
+
+/// A Hugging Face model folder holding only what the engine reads from it:
+/// `generation_config.json` with these end tokens.
+pub fn tokenizer_dir(dir: &Path, eos: serde_json::Value) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let config = serde_json::json!({"bos_token_id": 1, "eos_token_id": eos});
+    std::fs::write(dir.join("generation_config.json"), config.to_string()).unwrap();
+    dir.to_path_buf()
 }
 
 /// Opens the engine on a fresh double with `conf`.

@@ -6,11 +6,31 @@ streaming=True)`` and come back through ``get_result(timeout)`` with the tokens
 generated so far. The manager's warm-up is not run: use ``--num-warmups``.
 Tensor parallelism would need torchrun and a TP plan, which this engine does not
 start, so it runs with ``--tp 1`` only.
+
+The calls below were read in the transformers wheels 5.17.0, 5.18.0 and 5.19.0
+(tested with 5.19.0): the manager's ``background_thread_status.fatal_error``
+exists from 5.17 (before, ``fatal_error`` sat on the manager itself), and the
+cache's ``page_size`` from 5.18 (``block_size`` before). Older versions are
+refused in one line.
 """
 
 import json
 
-from enginebench_driver_common import parse_value
+from enginebench_driver_common import parse_value, version_tuple
+
+MINIMUM = (5, 17)
+PAGE_SIZE_SINCE = (5, 18)
+
+
+def check_version(version):
+    """One line when this transformers is too old for the driver, else None."""
+    if version_tuple(version)[:2] < MINIMUM:
+        return (
+            f"the hf engine needs transformers >= {'.'.join(map(str, MINIMUM))} (continuous "
+            f"batching's background_thread_status.fatal_error), found {version}: "
+            "pip install 'transformers>=5.17'"
+        )
+    return None
 
 # --engine-arg keys that size the paged cache and the batches.
 _BATCHING_KEYS = (
@@ -29,14 +49,18 @@ _MODEL_KEYS = ("device", "dtype", "attn_implementation", "torch_threads")
 
 
 class Driver:
-    def __init__(self, model, tp, args, ignore_eos):
-        import torch
+    def __init__(self, model, tp, args, ignore_eos, settings):
         import transformers
-        from transformers import AutoModelForCausalLM, GenerationConfig
-        from transformers.generation.configuration_utils import ContinuousBatchingConfig
 
         if model is None:
             raise RuntimeError("the hf engine needs --model (a model folder)")
+        too_old = check_version(transformers.__version__)
+        if too_old:
+            raise RuntimeError(too_old)
+        import torch
+        from transformers import AutoModelForCausalLM, GenerationConfig
+        from transformers.generation.configuration_utils import ContinuousBatchingConfig
+
         unknown = sorted(set(args) - set(_BATCHING_KEYS) - set(_MODEL_KEYS))
         if unknown:
             known = ", ".join(_MODEL_KEYS + _BATCHING_KEYS)
@@ -51,6 +75,8 @@ class Driver:
             model, dtype=getattr(torch, dtype), attn_implementation=attention
         ).to(device)
         batching = {key: parse_value(args[key]) for key in _BATCHING_KEYS if key in args}
+        if "page_size" in batching and version_tuple(transformers.__version__) < PAGE_SIZE_SINCE:
+            batching["block_size"] = batching.pop("page_size")  # its name before 5.18
         eos = self._model.config.eos_token_id
         generation = GenerationConfig(do_sample=False, eos_token_id=eos if eos is not None else -1)
         self._manager = self._model.init_continuous_batching(
@@ -64,6 +90,9 @@ class Driver:
             "device": device,
             "dtype": dtype,
             "attn_implementation": attention,
+            # Continuous batching may switch to another kernel (flash attention when
+            # installed, paged|eager for eager): the one that runs.
+            "attn_implementation_used": str(getattr(self._model.config, "_attn_implementation", attention)),
             "torch_threads": str(torch.get_num_threads()),
         }
         self._settings.update({key: str(value) for key, value in batching.items()})
@@ -153,3 +182,35 @@ def _request_stats(result):
         found["first_token_time"] = result.timestamps[0]
         found["last_token_time"] = result.timestamps[-1]
     return found
+
+
+def preflight(model, tp, args, settings, ignore_eos):
+    """What `enginebench doctor` checks for this engine, without loading the
+    model: a list of (status, check, detail) with status ok, warn or fail."""
+    import importlib.metadata
+    import os
+
+    checks = []
+    try:
+        version = importlib.metadata.version("transformers")
+    except importlib.metadata.PackageNotFoundError:
+        return [("fail", "transformers package", "not installed: pip install 'transformers>=5.17' torch psutil")]
+    too_old = check_version(version)
+    checks.append(("fail", "transformers package", too_old) if too_old else ("ok", "transformers package", f"transformers {version} (tested with 5.19.0)"))
+    for package in ("torch", "psutil"):
+        try:
+            checks.append(("ok", f"{package} package", f"{package} {importlib.metadata.version(package)}"))
+        except importlib.metadata.PackageNotFoundError:
+            checks.append(("fail", f"{package} package", f"not installed: pip install {package}"))
+    if tp != 1:
+        checks.append(("fail", "tensor parallelism", "the hf engine runs with --tp 1 only (transformers shards a model only under torchrun)"))
+    if model is None or not os.path.isfile(os.path.join(model, "config.json")):
+        checks.append(("fail", "model", f"no config.json in {model}: --model must be a model folder"))
+    else:
+        checks.append(("ok", "model", f"{model}"))
+    if args.get("device", "").startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            checks.append(("fail", "device", "device=cuda, but torch sees no GPU"))
+    return checks

@@ -2,7 +2,9 @@
 //! backend), driven in-process through pyo3.
 //!
 //! Each engine has one small Python driver in `python/enginebench/drivers/`,
-//! all exposing the same calls: `Driver(model, tp, args, ignore_eos)`, `describe()`,
+//! all exposing the same calls: `Driver(model, tp, args, ignore_eos, settings)`
+//! (`args`: the engine args passed through to the engine; `settings`: those
+//! this crate interpreted, by name), `describe()`,
 //! `submit(id, token_ids, max_tokens, ignore_eos, sampling)`, `poll(timeout_s)`,
 //! `cancel(id)`, `reset_prefix_cache()`, `shutdown()`, and where the engine can,
 //! `hand_over_answers()`, after which `poll` adds a fourth list: each finished
@@ -58,17 +60,40 @@ pub struct PythonEngine {
     info: EngineInfo,
 }
 
+/// The engine args of one Python engine, split: what the driver passes on to
+/// the engine unread, and the settings this crate took and checked.
+#[derive(Clone, Debug, Default)]
+pub struct DriverArgs {
+    pub pass_through: Vec<(String, String)>,
+    pub settings: Vec<(&'static str, String)>,
+}
+
 impl PythonEngine {
-    pub fn open(source: &DriverSource, options: &EngineOptions) -> Result<Self, EngineConfigError> {
+    pub fn open(
+        source: &DriverSource,
+        options: &EngineOptions,
+        driver_args: DriverArgs,
+    ) -> Result<Self, EngineConfigError> {
         interpreter::prepare(options.python.as_deref())?;
         Python::attach(|py| {
             check_installed(py, source)?;
             let module = load_driver(py, source).map_err(|e| config_error(py, source, e))?;
-            let args = PyDict::new(py);
-            for (key, value) in &options.args {
-                args.set_item(key, value)
-                    .map_err(|e| config_error(py, source, e))?;
-            }
+            let to_dict = |pairs: &mut dyn Iterator<Item = (&str, &str)>| {
+                let dict = PyDict::new(py);
+                for (key, value) in pairs {
+                    dict.set_item(key, value)?;
+                }
+                Ok::<_, PyErr>(dict)
+            };
+            let args = to_dict(
+                &mut driver_args
+                    .pass_through
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str())),
+            )
+            .map_err(|e| config_error(py, source, e))?;
+            let settings = to_dict(&mut driver_args.settings.iter().map(|(k, v)| (*k, v.as_str())))
+                .map_err(|e| config_error(py, source, e))?;
             let model = options.model.as_ref().map(|m| m.display().to_string());
             let driver = module
                 .getattr("Driver")
@@ -78,6 +103,7 @@ impl PythonEngine {
                         options.tensor_parallel_size,
                         args,
                         options.ignore_eos,
+                        settings,
                     ))
                 })
                 .map_err(|e| config_error(py, source, e))?;

@@ -22,11 +22,21 @@ pub mod ffi {
         worker_path: String,
     }
 
-    /// Sampling for one request. `top_k` 0 leaves top-k off.
+    /// One request's settings besides its prompt.
     #[derive(Clone, Debug)]
-    struct SamplingSpec {
+    struct RequestSpec {
+        max_tokens: u32,
+        /// The token that ends the request; -1: none does (ignore end-of-sequence).
+        end_id: i32,
+        /// -1 leaves the executor's default.
+        pad_id: i32,
+        /// Further single-token stop words (a model with several end tokens).
+        stop_token_ids: Vec<i32>,
+        /// 0: greedy. Above 0, `top_p` is always passed (the executor's
+        /// default top-p of 0 would make it greedy).
         temperature: f32,
         top_p: f32,
+        /// 0 leaves top-k off.
         top_k: i32,
         has_seed: bool,
         seed: u64,
@@ -42,6 +52,8 @@ pub mod ffi {
         token_ids: Vec<u32>,
         is_final: bool,
         cancelled: bool,
+        /// On the final delivery: end_id, stop_words, length, timed_out or cancelled.
+        finish_reason: String,
         /// Non-empty when the response is an error.
         error: String,
         has_perf: bool,
@@ -92,13 +104,7 @@ pub mod ffi {
 
         /// False on the non-leader ranks of leader mode: they only serve.
         fn can_enqueue(self: &TrtllmExecutor) -> bool;
-        fn enqueue(
-            self: &TrtllmExecutor,
-            prompt: &[u32],
-            max_tokens: u32,
-            ignore_eos: bool,
-            sampling: &SamplingSpec,
-        ) -> Result<u64>;
+        fn enqueue(self: &TrtllmExecutor, prompt: &[u32], spec: &RequestSpec) -> Result<u64>;
         /// Waits at most `timeout_ms` for responses.
         fn await_responses(self: &TrtllmExecutor, timeout_ms: u32) -> Result<Vec<Delivery>>;
         fn cancel(self: &TrtllmExecutor, request_id: u64) -> Result<()>;

@@ -7,15 +7,13 @@ use std::path::Path;
 
 use serde_json::Value;
 
+#[cfg(feature = "trtllm")]
 use super::bridge::ffi::ExecutorSettings;
+use crate::engine::args::EngineArgs;
 use crate::engine::EngineConfigError;
 
 /// The capacity scheduler policies, by their `--engine-arg` name.
 const POLICIES: [&str; 3] = ["max_utilization", "guaranteed_no_evict", "static_batch"];
-
-const KEYS: &str = "max_batch_size, max_num_tokens, kv_cache_free_gpu_memory_fraction, \
-                    kv_cache_max_tokens, enable_block_reuse, capacity_scheduler_policy, \
-                    enable_chunked_context, iter_stats_max_iterations, worker_path, await_timeout_ms";
 
 /// Executor settings. `None` keeps the engine's or the library's default.
 #[derive(Clone, Debug, PartialEq)]
@@ -33,6 +31,9 @@ pub struct TrtllmConfig {
     pub worker_path: Option<String>,
     /// How long the awaiting thread waits in one `awaitResponses` call.
     pub await_timeout_ms: u32,
+    /// `end_id` / `pad_id`: override what the model's generation config says.
+    pub end_id: Option<u32>,
+    pub pad_id: Option<u32>,
 }
 
 impl Default for TrtllmConfig {
@@ -50,63 +51,69 @@ impl Default for TrtllmConfig {
             iter_stats_max_iterations: 1000,
             worker_path: None,
             await_timeout_ms: 10,
+            end_id: None,
+            pad_id: None,
         }
     }
 }
 
+/// The executor's sizes are `SizeType32`.
+const I32_MAX: u64 = i32::MAX as u64;
+
 impl TrtllmConfig {
     /// Applies `--engine-arg` settings; unknown keys and bad values are errors.
-    pub fn with_args(mut self, args: &[(String, String)]) -> Result<Self, EngineConfigError> {
-        for (key, value) in args {
-            let bad = |what: &str| {
-                EngineConfigError(format!("trtllm engine arg {key}={value}: expected {what}"))
-            };
-            let positive = || {
-                value
-                    .parse::<u32>()
-                    .ok()
-                    .filter(|v| (1..=i32::MAX as u32).contains(v))
-                    .ok_or_else(|| bad("a positive integer"))
-            };
-            let boolean = || match value.to_ascii_lowercase().as_str() {
-                "1" | "true" | "on" | "yes" => Ok(true),
-                "0" | "false" | "off" | "no" => Ok(false),
-                _ => Err(bad("true or false")),
-            };
-            match key.as_str() {
-                "max_batch_size" => self.max_batch_size = Some(positive()?),
-                "max_num_tokens" => self.max_num_tokens = Some(positive()?),
-                "kv_cache_free_gpu_memory_fraction" => {
-                    let fraction = value.parse::<f32>().ok().filter(|f| *f > 0.0 && *f <= 1.0);
-                    self.kv_cache_free_gpu_memory_fraction =
-                        Some(fraction.ok_or_else(|| bad("a fraction in (0, 1]"))?);
-                }
-                "kv_cache_max_tokens" => self.kv_cache_max_tokens = Some(positive()?),
-                "enable_block_reuse" => self.enable_block_reuse = boolean()?,
-                "capacity_scheduler_policy" => {
-                    let index = POLICIES.iter().position(|p| p == value);
-                    self.capacity_scheduler_policy =
-                        index.ok_or_else(|| bad(&POLICIES.join(", ")))? as u8;
-                }
-                "enable_chunked_context" => self.enable_chunked_context = boolean()?,
-                "iter_stats_max_iterations" => self.iter_stats_max_iterations = positive()?,
-                "worker_path" => {
-                    if !Path::new(value).is_file() {
-                        return Err(bad("the path of an existing executorWorker executable"));
-                    }
-                    self.worker_path = Some(value.clone());
-                }
-                "await_timeout_ms" => self.await_timeout_ms = positive()?,
-                _ => {
+    pub fn with_args(self, pairs: &[(String, String)]) -> Result<Self, EngineConfigError> {
+        let mut args = EngineArgs::new(super::NAME, pairs);
+        let positive = |args: &mut EngineArgs, key| -> Result<Option<u32>, EngineConfigError> {
+            Ok(args.take_positive(key, I32_MAX)?.map(|v| v as u32))
+        };
+        let token = |args: &mut EngineArgs, key| -> Result<Option<u32>, EngineConfigError> {
+            Ok(args.take_u64_in(key, 0..=I32_MAX)?.map(|v| v as u32))
+        };
+        let defaults = self;
+        let config = Self {
+            max_batch_size: positive(&mut args, "max_batch_size")?.or(defaults.max_batch_size),
+            max_num_tokens: positive(&mut args, "max_num_tokens")?.or(defaults.max_num_tokens),
+            kv_cache_free_gpu_memory_fraction: args
+                .take_f64_in("kv_cache_free_gpu_memory_fraction", f64::MIN_POSITIVE..=1.0)?
+                .map(|f| f as f32)
+                .or(defaults.kv_cache_free_gpu_memory_fraction),
+            kv_cache_max_tokens: positive(&mut args, "kv_cache_max_tokens")?
+                .or(defaults.kv_cache_max_tokens),
+            enable_block_reuse: args
+                .take_bool("enable_block_reuse")?
+                .unwrap_or(defaults.enable_block_reuse),
+            capacity_scheduler_policy: match args
+                .take_choice("capacity_scheduler_policy", &POLICIES)?
+            {
+                Some(name) => POLICIES.iter().position(|p| *p == name).unwrap_or(1) as u8,
+                None => defaults.capacity_scheduler_policy,
+            },
+            enable_chunked_context: args
+                .take_bool("enable_chunked_context")?
+                .unwrap_or(defaults.enable_chunked_context),
+            iter_stats_max_iterations: positive(&mut args, "iter_stats_max_iterations")?
+                .unwrap_or(defaults.iter_stats_max_iterations),
+            worker_path: match args.take_string("worker_path") {
+                Some(path) if Path::new(&path).is_file() => Some(path),
+                Some(path) => {
                     return Err(EngineConfigError(format!(
-                        "unknown trtllm engine arg '{key}' (known: {KEYS})"
+                        "trtllm engine arg worker_path={path}: expected the path of an existing \
+                         executorWorker executable"
                     )))
                 }
-            }
-        }
-        Ok(self)
+                None => defaults.worker_path,
+            },
+            await_timeout_ms: positive(&mut args, "await_timeout_ms")?
+                .unwrap_or(defaults.await_timeout_ms),
+            end_id: token(&mut args, "end_id")?.or(defaults.end_id),
+            pad_id: token(&mut args, "pad_id")?.or(defaults.pad_id),
+        };
+        args.finish()?;
+        Ok(config)
     }
 
+    #[cfg(feature = "trtllm")]
     pub(super) fn settings(&self, engine_dir: &Path) -> ExecutorSettings {
         let int = |v: Option<u32>| v.map_or(0, |v| v as i32);
         ExecutorSettings {
@@ -256,6 +263,74 @@ impl EngineLayout {
     }
 }
 
+/// The tokens that end a request, as the LLM API would set them: the C++
+/// executor has no tokenizer, and an unset `endId` means -1 (never stop).
+#[derive(Clone, Debug, PartialEq)]
+pub struct EndTokens {
+    /// `Request::endId`: the model's first end-of-sequence token.
+    pub end_id: u32,
+    /// `Request::padId`: the model's pad token, else the end token.
+    pub pad_id: u32,
+    /// Further end tokens (Llama 3 lists three), passed as one-token stop words.
+    pub stop_ids: Vec<u32>,
+    /// Where they came from, for the result's settings.
+    pub source: String,
+}
+
+impl EndTokens {
+    /// `end_id`/`pad_id` engine args first, else `generation_config.json`, else
+    /// `config.json`, in each of `dirs` in order (the tokenizer's folder, then
+    /// the engine's). `Ok(None)` when no file names an end token.
+    pub fn resolve(
+        config: &TrtllmConfig,
+        dirs: &[&Path],
+    ) -> Result<Option<Self>, EngineConfigError> {
+        if let Some(end_id) = config.end_id {
+            return Ok(Some(Self {
+                end_id,
+                pad_id: config.pad_id.unwrap_or(end_id),
+                stop_ids: Vec::new(),
+                source: "--engine-arg end_id".into(),
+            }));
+        }
+        for dir in dirs {
+            for file in ["generation_config.json", "config.json"] {
+                let path = dir.join(file);
+                let Ok(text) = std::fs::read_to_string(&path) else {
+                    continue;
+                };
+                let json: Value = serde_json::from_str(&text).map_err(|e| {
+                    EngineConfigError(format!("{}: not valid JSON: {e}", path.display()))
+                })?;
+                let ids = token_ids(&json["eos_token_id"]);
+                let Some((&end_id, rest)) = ids.split_first() else {
+                    continue;
+                };
+                let pad_id = config
+                    .pad_id
+                    .or_else(|| token_ids(&json["pad_token_id"]).first().copied())
+                    .unwrap_or(end_id);
+                return Ok(Some(Self {
+                    end_id,
+                    pad_id,
+                    stop_ids: rest.to_vec(),
+                    source: path.display().to_string(),
+                }));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// `2`, `[128001, 128009]` or absent.
+fn token_ids(value: &Value) -> Vec<u32> {
+    let one = |v: &Value| v.as_u64().and_then(|n| u32::try_from(n).ok());
+    match value {
+        Value::Array(items) => items.iter().filter_map(one).collect(),
+        other => one(other).into_iter().collect(),
+    }
+}
+
 /// This process's place in an MPI job, from the launcher's environment.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct MpiWorld {
@@ -370,6 +445,38 @@ mod tests {
             .contains("mpirun -n 2"));
         assert!(layout.check(2, &orchestrator, &lone).is_ok());
         assert!(layout.check(2, &orchestrator, &two).is_err());
+    }
+
+    #[test]
+    fn end_tokens_follow_the_generation_config_as_the_llm_api_does() {
+        let tokenizer = tempfile::tempdir().unwrap();
+        let engine = tempfile::tempdir().unwrap();
+        let config = TrtllmConfig::default();
+        let dirs = [tokenizer.path(), engine.path()];
+        assert_eq!(EndTokens::resolve(&config, &dirs).unwrap(), None);
+        std::fs::write(
+            engine.path().join("config.json"),
+            r#"{"eos_token_id": 2, "pad_token_id": 0}"#,
+        )
+        .unwrap();
+        let found = EndTokens::resolve(&config, &dirs).unwrap().unwrap();
+        assert_eq!((found.end_id, found.pad_id), (2, 0));
+        std::fs::write(
+            tokenizer.path().join("generation_config.json"),
+            r#"{"eos_token_id": [128001, 128008, 128009]}"#,
+        )
+        .unwrap();
+        let found = EndTokens::resolve(&config, &dirs).unwrap().unwrap();
+        assert_eq!(found.end_id, 128001);
+        assert_eq!(found.pad_id, 128001, "no pad token: the end token pads");
+        assert_eq!(found.stop_ids, [128008, 128009]);
+        assert!(found.source.ends_with("generation_config.json"));
+        let forced = TrtllmConfig {
+            end_id: Some(7),
+            ..TrtllmConfig::default()
+        };
+        let found = EndTokens::resolve(&forced, &dirs).unwrap().unwrap();
+        assert_eq!((found.end_id, found.pad_id), (7, 7));
     }
 
     #[test]

@@ -735,7 +735,7 @@ fn the_binary_links_what_the_library_needs_with_an_rpath() {
 }
 
 /// Asked to hand over answers, the engine gathers the ids the executor
-/// streams (the double generates 7s) and hands each request's whole answer
+/// streams (the double's greedy model) and hands each request's whole answer
 /// over when it finishes; a conversation then carries them into its next
 /// rounds, whose prompts grow by answer and question.
 #[test]
@@ -771,7 +771,10 @@ fn answers_are_handed_over_and_conversations_carry_them() {
                 _ => None,
             })
             .collect();
-        assert_eq!(answers, [&vec![7u32; 4]], "{events:?}");
+        // The double's greedy model (executor_double.cc, modelToken): token p of
+        // a prompt ending in 3 is 3 + (3 * 1000003 + p) mod (vocab 32000 - 3).
+        let expected: Vec<u32> = (0..4).map(|p| 3 + (3 * 1_000_003 + p) % 31_997).collect();
+        assert_eq!(answers, [&expected], "{events:?}");
 
         // 2 users, 3 rounds: a 6-token first prompt, then 2-token questions.
         let mut w = Workload::default();

@@ -51,6 +51,10 @@ def engine_core_mode(settings):
 
 
 class Driver:
+    # Generated ids per request, kept only once hand_over_answers() asks
+    # (a class default, so a driver made without __init__ has it too).
+    _answers = None
+
     def __init__(self, model, tp, args, ignore_eos, settings):
         if model is None:
             raise RuntimeError("the vllm engine needs --model (a model folder or name)")
@@ -221,6 +225,10 @@ def _request_stats(output, version):
         value = getattr(metrics, field, None)
         if isinstance(value, (int, float)):
             found[field] = value
+    # Prompt tokens served from vLLM's prefix cache (RequestOutput.num_cached_tokens).
+    cached = getattr(output, "num_cached_tokens", None)
+    if isinstance(cached, int):
+        found["num_cached_tokens"] = cached
     return found
 
 

@@ -667,23 +667,6 @@ fn a_byte_order_mark_is_accepted() {
     }
 }
 
-/// Runs `args` (a whole command line) and checks the usage error.
-fn assert_command_error(args: &[&str], expected: &str) {
-    let output = enginebench(args);
-    let err = stderr(&output);
-    assert_eq!(output.status.code(), Some(2), "{args:?}: {err}");
-    assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
-    assert_eq!(
-        err.trim_end().lines().count(),
-        1,
-        "{args:?}: not one line: {err}"
-    );
-    assert!(
-        err.contains(expected),
-        "{args:?}: expected '{expected}' in: {err}"
-    );
-}
-
 /// compare, check, plot and report on bad files and flags.
 #[test]
 fn result_file_commands_refuse_bad_input_in_one_line() {
@@ -783,7 +766,7 @@ fn result_file_commands_refuse_bad_input_in_one_line() {
         (vec!["nosuchcommand"], "nosuchcommand"),
     ];
     for (args, expected) in &cases {
-        assert_command_error(args, expected);
+        assert_one_line_usage_error(args, expected);
     }
     assert!(!d.join("x.svg").exists() && !d.join("x.html").exists());
 }
